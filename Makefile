@@ -1,0 +1,50 @@
+# Anagen — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)/backend
+FLASK  := $(BIN)/flask --app anagen
+PORT   ?= 8000
+
+.PHONY: run test lint format screenshots bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+## Serve the app on http://localhost:$(PORT) with the reminder dispatcher beside it.
+run: $(VENV)/.installed
+	$(FLASK) setup --demo
+	@echo "Anagen on http://localhost:$(PORT)  (Ctrl-C stops the web server and the dispatcher)"
+	@$(FLASK) dispatcher & DISPATCHER=$$!; \
+	  trap 'kill $$DISPATCHER 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/gunicorn --workers 2 --threads 4 --bind 0.0.0.0:$(PORT) --access-logfile - 'anagen:create_app()'
+
+## Lint, then the whole suite on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
+test: $(VENV)/.dev-installed
+	$(BIN)/ruff check backend tests bench
+	$(BIN)/ruff format --check backend tests bench
+	ANAGEN_TEST_DATABASE=sqlite $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL =="; \
+	  ANAGEN_TEST_DATABASE="$$TEST_DATABASE_URL" $(BIN)/pytest; \
+	else echo "TEST_DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check backend tests bench
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format backend tests bench
+	$(BIN)/ruff check --fix backend tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,57 @@
+"""Anagen: a treatment companion for an at-home hair-regrowth course."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def create_app(config: dict[str, Any] | None = None):
+    """Application factory: settings, extensions, blueprints, error handlers, CLI."""
+    # Flask is imported here so `anagen.protocol` (pure) stays importable without it.
+    from flask import Flask
+
+    from anagen.config import instance_path, load_config
+
+    config = dict(config or {})
+    instance = Path(config.pop("INSTANCE_PATH", None) or instance_path())
+    app = Flask(__name__, instance_path=str(instance), static_folder=None)
+    app.config.from_mapping(load_config(instance))
+    app.config.from_mapping(config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app) -> None:
+    from anagen import models  # noqa: F401  (registers the tables on db.metadata)
+    from anagen.config import REPO_ROOT
+    from anagen.extensions import db, limiter, migrate
+
+    db.init_app(app)
+    # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
+    limiter.init_app(app)
+
+
+def register_blueprints(app) -> None:
+    from anagen.api import init_app as init_api
+    from anagen.api.health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    init_api(app)
+
+
+def register_errorhandlers(app) -> None:
+    from anagen.api.errors import init_app as init_errors
+
+    init_errors(app)
+
+
+def register_commands(app) -> None:
+    from anagen.cli import init_app as init_cli
+
+    init_cli(app)

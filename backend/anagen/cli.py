@@ -1,0 +1,82 @@
+"""Operator commands: `flask --app anagen <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from anagen.extensions import db
+
+
+def init_app(app) -> None:
+    app.cli.add_command(setup_command)
+    app.cli.add_command(create_clinic_command)
+    app.cli.add_command(demo_cli)
+
+
+@click.command("setup")
+@click.option("--demo/--no-demo", default=False, help="Load the demo clinic if the database is empty.")
+def setup_command(demo: bool) -> None:
+    """Apply migrations, store the shipped protocols and (optionally) load the demo clinic once."""
+    from flask_migrate import upgrade
+
+    from anagen.services import demo as demo_service
+    from anagen.services.protocols import ensure_builtin_protocols
+
+    upgrade()
+    ensure_builtin_protocols()
+    db.session.commit()
+    if demo and not demo_service.any_clinic():
+        logins = demo_service.load_demo()
+        db.session.commit()
+        _print_logins(logins)
+    elif demo:
+        click.echo("Demo clinic already loaded (logins are in the README).")
+
+
+@click.command("create-clinic")
+@click.option("--name", required=True, help="The clinic's name as patients see it.")
+@click.option("--slug", required=True, help="Short unique identifier, e.g. phi-clinic.")
+@click.option("--time-zone", default="Europe/London", show_default=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-name", required=True)
+@click.password_option("--admin-password", help="Asked for when not given.")
+def create_clinic_command(name, slug, time_zone, admin_email, admin_name, admin_password) -> None:
+    """Create a clinic and its first admin."""
+    from anagen.services.clinics import create_clinic
+
+    clinic, admin = create_clinic(
+        name=name,
+        slug=slug,
+        time_zone=time_zone,
+        admin_email=admin_email,
+        admin_name=admin_name,
+        admin_password=admin_password,
+    )
+    db.session.commit()
+    click.echo(f"Created clinic {clinic.name!r} (id {clinic.id}) with admin {admin.email}.")
+
+
+demo_cli = AppGroup("demo", help="The demo clinic.")
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Load the demo clinic with patients at different points of their course."""
+    from anagen.services import demo as demo_service
+    from anagen.services.protocols import ensure_builtin_protocols
+
+    if demo_service.any_clinic(slug=demo_service.DEMO_SLUG):
+        raise click.ClickException("The demo clinic is already loaded.")
+    ensure_builtin_protocols()
+    logins = demo_service.load_demo()
+    db.session.commit()
+    _print_logins(logins)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    click.echo(f"Demo clinic loaded. Sign in at {base}")
+    for role, email, password in logins:
+        click.echo(f"  {role:<10} {email:<34} {password}")

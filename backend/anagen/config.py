@@ -1,0 +1,89 @@
+"""Settings from the environment, with embedded defaults under the instance folder.
+
+Every setting can be given as an environment variable of the same name; the README
+lists them. Nothing here needs a network service: the defaults are a SQLite file, a
+local photo folder and in-memory rate limits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_INSTANCE = REPO_ROOT / "instance"
+
+
+def instance_path() -> Path:
+    """The instance folder: secrets, the SQLite file, photos and VAPID keys live here."""
+    return Path(os.environ.get("ANAGEN_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual `postgres://` / `postgresql://` URLs and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into the instance folder."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two workers starting at once must agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance: Path) -> dict:
+    """Build the Flask config mapping from the environment and the instance folder."""
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'anagen.sqlite3'}"
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        # pre_ping lets the app survive a database restart without being restarted.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000"),
+        "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", "local"),
+        "PHOTO_DIR": os.environ.get("PHOTO_DIR", str(instance / "photos")),
+        "PHOTO_S3_BUCKET": os.environ.get("PHOTO_S3_BUCKET", ""),
+        "PHOTO_S3_ENDPOINT_URL": os.environ.get("PHOTO_S3_ENDPOINT_URL", ""),
+        "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
+        "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:support@anagen.example"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "STAFF_IDLE_MINUTES": int(os.environ.get("STAFF_IDLE_MINUTES", "30")),
+        "STAFF_ABSOLUTE_HOURS": int(os.environ.get("STAFF_ABSOLUTE_HOURS", "12")),
+        "PATIENT_IDLE_DAYS": int(os.environ.get("PATIENT_IDLE_DAYS", "30")),
+        "PATIENT_ABSOLUTE_DAYS": int(os.environ.get("PATIENT_ABSOLUTE_DAYS", "120")),
+        "INVITE_TTL_DAYS": int(os.environ.get("INVITE_TTL_DAYS", "7")),
+        "API_TITLE": "Anagen API",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }

@@ -1,0 +1,52 @@
+"""A clinic and the staff who work there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from anagen.extensions import db, utcnow
+
+if TYPE_CHECKING:
+    from anagen.models.patient import Patient
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    CLINICIAN = "clinician"
+
+
+class Clinic(db.Model):
+    __tablename__ = "clinic"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/London")
+    # Clinic-wide protocol parameter overrides, validated against the protocol's bounds.
+    protocol_overrides: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
+    patients: so.WriteOnlyMapped[Patient] = so.relationship(back_populates="clinic")
+
+
+class StaffUser(db.Model):
+    __tablename__ = "staff_user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    role: so.Mapped[StaffRole] = so.mapped_column(
+        sa.Enum(StaffRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    clinic: so.Mapped[Clinic] = so.relationship(back_populates="staff")

@@ -1,0 +1,100 @@
+"""A patient's course: its kits, the planned applications and what was done."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from anagen.extensions import db, utcnow
+
+if TYPE_CHECKING:
+    from anagen.models.patient import Patient
+    from anagen.models.protocol import ProtocolVersion
+
+
+class Course(db.Model):
+    __tablename__ = "course"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    patient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("patient.id"), index=True)
+    protocol_version_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("protocol_version.id"))
+    # Clinic overrides in force for this course (within the protocol's declared bounds).
+    protocol_overrides: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    first_application_at: so.Mapped[dt.datetime]
+    # Weekdays as ints, 0 = Monday.
+    weekdays: so.Mapped[list] = so.mapped_column(sa.JSON)
+    reminder_time: so.Mapped[dt.time]
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="active")
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    patient: so.Mapped[Patient] = so.relationship(back_populates="courses")
+    protocol_version: so.Mapped[ProtocolVersion] = so.relationship()
+    kits: so.Mapped[list[Kit]] = so.relationship(
+        back_populates="course", order_by="Kit.number", cascade="all, delete-orphan"
+    )
+    applications: so.Mapped[list[PlannedApplication]] = so.relationship(
+        back_populates="course", order_by="PlannedApplication.number", cascade="all, delete-orphan"
+    )
+
+
+class Kit(db.Model):
+    __tablename__ = "kit"
+    __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id"), index=True)
+    number: so.Mapped[int]
+    batch_number: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    vials: so.Mapped[int]
+    dispatched_at: so.Mapped[dt.datetime | None]
+
+    course: so.Mapped[Course] = so.relationship(back_populates="kits")
+
+
+class PlannedApplication(db.Model):
+    __tablename__ = "planned_application"
+    __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id"), index=True)
+    number: so.Mapped[int]
+    due_at: so.Mapped[dt.datetime] = so.mapped_column(index=True)
+    # The first schedule's due time, kept so the plan can show what moved after a miss.
+    original_due_at: so.Mapped[dt.datetime]
+    kit_number: so.Mapped[int]
+    vial_number: so.Mapped[int]
+    opens_vial: so.Mapped[bool]
+    in_clinic: so.Mapped[bool] = so.mapped_column(default=False)
+    completed_at: so.Mapped[dt.datetime | None]
+
+    course: so.Mapped[Course] = so.relationship(back_populates="applications")
+    log: so.Mapped[ApplicationLog | None] = so.relationship(
+        back_populates="planned_application", cascade="all, delete-orphan"
+    )
+
+
+class ApplicationLog(db.Model):
+    """What the patient did in one application: step events and the check-in."""
+
+    __tablename__ = "application_log"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    planned_application_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("planned_application.id"), unique=True
+    )
+    started_at: so.Mapped[dt.datetime | None]
+    completed_at: so.Mapped[dt.datetime]
+    # [{"key": "stamp", "completed_at": "...", "passes": {...}}, ...]
+    steps: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    redness: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    irritation: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    pain: so.Mapped[int | None]
+    notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    flagged: so.Mapped[bool] = so.mapped_column(default=False)
+    recorded_by_staff_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    planned_application: so.Mapped[PlannedApplication] = so.relationship(back_populates="log")

@@ -1,0 +1,24 @@
+"""Stored protocol definitions: versioned, validated data (see anagen.protocol)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from anagen.extensions import db, utcnow
+
+
+class ProtocolVersion(db.Model):
+    __tablename__ = "protocol_version"
+    __table_args__ = (sa.UniqueConstraint("clinic_id", "key", "version"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    # NULL: a protocol shipped with Anagen and offered to every clinic.
+    clinic_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(80))
+    version: so.Mapped[int]
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    definition: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

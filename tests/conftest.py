@@ -1,0 +1,122 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+ANAGEN_TEST_DATABASE holds a postgresql:// URL (make test does both when
+TEST_DATABASE_URL is set). Each run gets its own fresh database, built by the migrations."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from anagen import create_app
+from anagen.config import normalise_database_url
+from anagen.extensions import db
+
+
+def _server_url(url: str, database: str) -> str:
+    return sa.engine.make_url(normalise_database_url(url)).set(database=database).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A fresh, empty database for this test run; dropped afterwards on PostgreSQL."""
+    target = os.environ.get("ANAGEN_TEST_DATABASE", "sqlite")
+    if target == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'anagen-test.sqlite3'}"
+        return
+    name = f"anagen_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(_server_url(target, "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _server_url(target, name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, instance_dir):
+    """One app for the session, its schema built by running the real migrations."""
+    from flask_migrate import upgrade
+
+    from anagen.services.protocols import ensure_builtin_protocols
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(instance_dir),
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "PUBLIC_BASE_URL": "http://localhost",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        ensure_builtin_protocols()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+# Rows every test may rely on (the shipped protocol) survive the per-test wipe.
+_KEEP = {"alembic_version", "protocol_version"}
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Every test starts from an empty database (but for the shipped protocol)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.rollback()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in _KEEP]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+            conn.execute(sa.delete(db.metadata.tables["protocol_version"]).where(
+                db.metadata.tables["protocol_version"].c.clinic_id.is_not(None)
+            ))
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
