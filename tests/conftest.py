@@ -91,6 +91,9 @@ def _clean_database(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from anagen.extensions import limiter
+
+    limiter.reset()
     with app.app_context():
         db.session.rollback()
         tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in _KEEP]
@@ -120,3 +123,55 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+class ApiClient:
+    """The Flask test client as the PWA uses the API: JSON, with the CSRF header."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf = None
+
+    def refresh_csrf(self) -> str:
+        self.csrf = self.client.get("/api/auth/session").get_json()["csrf_token"]
+        return self.csrf
+
+    def request(self, method: str, path: str, json=None, headers=None, csrf: bool = True, **kw):
+        headers = dict(headers or {})
+        if csrf and method.upper() in {"POST", "PUT", "PATCH", "DELETE"}:
+            headers.setdefault("X-CSRF-Token", self.csrf or self.refresh_csrf())
+        response = self.client.open(path, method=method, json=json, headers=headers, **kw)
+        body = response.get_json(silent=True)
+        if isinstance(body, dict) and "csrf_token" in body:
+            self.csrf = body["csrf_token"]
+        return response
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json=None, **kw):
+        return self.request("POST", path, json=json, **kw)
+
+    def patch(self, path, json=None, **kw):
+        return self.request("PATCH", path, json=json, **kw)
+
+    def delete(self, path, json=None, **kw):
+        return self.request("DELETE", path, json=json, **kw)
+
+    def login(self, email: str, password: str | None = None, account: str = "patient"):
+        from factories import PASSWORD
+
+        response = self.post("/api/auth/login", {"email": email, "password": password or PASSWORD, "account": account})
+        assert response.status_code == 200, response.get_json()
+        return response
+
+
+@pytest.fixture
+def api(app):
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def make_api(app):
+    """Several independent browsers/devices."""
+    return lambda: ApiClient(app.test_client())

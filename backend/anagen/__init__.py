@@ -40,15 +40,19 @@ def register_extensions(app) -> None:
 def register_blueprints(app) -> None:
     from anagen.api import init_app as init_api
     from anagen.api.health import bp as health_bp
+    from anagen.web import bp as web_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(web_bp)
     init_api(app)
 
 
 def register_errorhandlers(app) -> None:
     from anagen.api.errors import init_app as init_errors
+    from anagen.api.security import init_app as init_security
 
     init_errors(app)
+    init_security(app)
 
 
 def register_commands(app) -> None:

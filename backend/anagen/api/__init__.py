@@ -32,7 +32,9 @@ class AnagenApi(Api):
 
 def api_modules() -> tuple:
     """Every API resource module; each exposes a flask_smorest Blueprint `bp`."""
-    return ()
+    from anagen.api import auth, clinic_patients, clinic_staff, invites, me
+
+    return (auth, invites, me, clinic_patients, clinic_staff)
 
 
 def init_app(app) -> AnagenApi:

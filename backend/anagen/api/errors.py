@@ -36,7 +36,7 @@ PLAIN_MESSAGES = {
 }
 
 
-def _json_error(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+def json_error(status: int, code: str, message: str, fields: dict | None = None, headers=None):
     response = jsonify(error={"code": code, "message": message, "fields": fields or {}})
     response.status_code = status
     for name, value in headers or []:
@@ -83,7 +83,7 @@ def error_body(error: HTTPException):
     if status == 400 and not fields and "JSON" in (error.description or ""):
         message = "The request body is not valid JSON."
     headers = error.get_headers() if status != 500 else None
-    return _json_error(status, HTTP_CODES.get(status, "error"), message, fields, headers)
+    return json_error(status, HTTP_CODES.get(status, "error"), message, fields, headers)
 
 
 def _wants_json() -> bool:
@@ -91,7 +91,7 @@ def _wants_json() -> bool:
 
 
 def handle_anagen_error(error: AnagenError):
-    return _json_error(error.status, error.code, error.message, error.fields)
+    return json_error(error.status, error.code, error.message, error.fields)
 
 
 def handle_value_error_with_fields(error: ValueError):
@@ -99,7 +99,7 @@ def handle_value_error_with_fields(error: ValueError):
     fields = getattr(error, "fields", None)
     if fields is None:
         return handle_unexpected(error)
-    return _json_error(422, "invalid_input", str(getattr(error, "message", error)), fields)
+    return json_error(422, "invalid_input", str(getattr(error, "message", error)), fields)
 
 
 def handle_http_exception(error: HTTPException):
@@ -114,7 +114,7 @@ def handle_unexpected(error: Exception):
     log.exception("unhandled error on %s %s", request.method, request.path)
     if not _wants_json():
         return InternalServerError()
-    return _json_error(500, "internal_error", PLAIN_MESSAGES[500])
+    return json_error(500, "internal_error", PLAIN_MESSAGES[500])
 
 
 def init_app(app) -> None:

@@ -1,0 +1,151 @@
+"""Clinic staff: enrol patients, list and read their clinic's patients, issue invites."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app, request
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from anagen.api.schemas import StrictBoolean, StrictSchema, text
+from anagen.extensions import db
+from anagen.models import Patient
+from anagen.policy import account, get_patient, patients_of, requires
+from anagen.services import audit, invites
+from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
+from anagen.services.today import SCALP_AREAS, iso, plan
+
+bp = Blueprint("clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic")
+
+
+class EnrolSchema(StrictSchema):
+    first_name = text(100)
+    last_name = text(100)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    date_of_birth = fields.Date(load_default=None)
+    indication = fields.String(required=True, validate=validate.OneOf(list(INDICATIONS)))
+    advanced_traction_alopecia = StrictBoolean(required=True)
+    miniaturisation_seen = StrictBoolean(required=True)
+    exam_notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+    target_areas = fields.List(
+        fields.String(validate=validate.OneOf(list(SCALP_AREAS))), required=True,
+        validate=validate.Length(min=1, max=len(SCALP_AREAS)),
+    )
+    protocol_version_id = fields.Integer(load_default=None, strict=True)
+    first_application_at = fields.AwareDateTime(required=True)
+    reminder_weekdays = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(0, 6)), required=True,
+        validate=validate.Length(min=1, max=7),
+    )
+    reminder_time = fields.Time(required=True, format="%H:%M")
+    time_zone = text(64)
+    kit_batch_numbers = fields.List(text(60), load_default=list, validate=validate.Length(max=4))
+
+
+class InviteSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    link = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    qr_svg = fields.String(required=True)
+    qr_png = fields.String(required=True)
+
+
+class PatientSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    indication = fields.String()
+    time_zone = fields.String()
+    account_active = fields.Boolean()
+    photo_consent_at = fields.String(allow_none=True)
+
+
+class PatientDetailSchema(PatientSummarySchema):
+    phone = fields.String(allow_none=True)
+    target_areas = fields.List(fields.String())
+    suitability = fields.Dict()
+    plan = fields.Dict()
+
+
+class EnrolledSchema(ma.Schema):
+    patient = fields.Nested(PatientSummarySchema, required=True)
+    course_id = fields.Integer(required=True)
+    invite = fields.Nested(InviteSchema, required=True)
+
+
+def summary(p: Patient) -> dict:
+    return {
+        "id": p.id,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "email": p.email,
+        "indication": p.indication,
+        "time_zone": p.time_zone,
+        "account_active": p.password_hash is not None,
+        "photo_consent_at": iso(p.photo_consent_at),
+    }
+
+
+def _new_invite(patient: Patient) -> dict:
+    acct = account()
+    invite, token = invites.issue_invite(patient, acct.user)
+    audit.record(
+        "invite_issued", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
+        target_type="patient", target_id=patient.id, ip=request.remote_addr, expires_at=iso(invite.expires_at),
+    )
+    link = invites.invite_link(current_app.config["PUBLIC_BASE_URL"], token)
+    return {"id": invite.id, "link": link, "expires_at": iso(invite.expires_at), **invites.qr_codes(link)}
+
+
+@bp.get("")
+@requires("staff")
+@bp.response(200, PatientSummarySchema(many=True))
+def list_patients():
+    """The clinic's patients, by name."""
+    query = patients_of(account()).order_by(Patient.last_name, Patient.first_name, Patient.id)
+    return [summary(p) for p in db.session.scalars(query)]
+
+
+@bp.post("")
+@requires("staff")
+@bp.arguments(EnrolSchema)
+@bp.response(201, EnrolledSchema)
+def enrol(data):
+    """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
+    acct = account()
+    patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
+    audit.record(
+        "patient_enrolled", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
+        target_type="patient", target_id=patient.id, ip=request.remote_addr,
+    )
+    invite = _new_invite(patient)
+    db.session.commit()
+    return {"patient": summary(patient), "course_id": course.id, "invite": invite}
+
+
+@bp.get("/<int:patient_id>")
+@requires("staff")
+@bp.response(200, PatientDetailSchema)
+def get_patient_detail(patient_id):
+    """One patient of the clinic with their course plan."""
+    patient = get_patient(account(), patient_id)
+    return {
+        **summary(patient),
+        "phone": patient.phone,
+        "target_areas": patient.target_areas,
+        "suitability": patient.suitability,
+        "plan": plan(patient),
+    }
+
+
+@bp.post("/<int:patient_id>/invites")
+@requires("staff")
+@bp.response(201, InviteSchema)
+def new_invite(patient_id):
+    """A new invite for the patient (the earlier one stops working). Also the password-reset path."""
+    patient = get_patient(account(), patient_id)
+    invite = _new_invite(patient)
+    db.session.commit()
+    return invite
