@@ -14,11 +14,19 @@ import sqlalchemy as sa
 from anagen import create_app
 from anagen.config import normalise_database_url
 from anagen.extensions import db
+from anagen.services import passwords
+
+# Argon2 at production cost makes every sign-in in the suite take ~100 ms; the
+# algorithm and code path are the same with cheap parameters.
+passwords._hasher = passwords.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+passwords._DUMMY_HASH = passwords._hasher.hash("timing-dummy")
 
 
 def _server_url(url: str, database: str) -> str:
-    return sa.engine.make_url(normalise_database_url(url)).set(database=database).render_as_string(
-        hide_password=False
+    return (
+        sa.engine.make_url(normalise_database_url(url))
+        .set(database=database)
+        .render_as_string(hide_password=False)
     )
 
 
@@ -104,9 +112,11 @@ def _clean_database(request):
             else:
                 for table in tables:
                     conn.execute(table.delete())
-            conn.execute(sa.delete(db.metadata.tables["protocol_version"]).where(
-                db.metadata.tables["protocol_version"].c.clinic_id.is_not(None)
-            ))
+            conn.execute(
+                sa.delete(db.metadata.tables["protocol_version"]).where(
+                    db.metadata.tables["protocol_version"].c.clinic_id.is_not(None)
+                )
+            )
 
 
 @pytest.fixture
@@ -161,7 +171,9 @@ class ApiClient:
     def login(self, email: str, password: str | None = None, account: str = "patient"):
         from factories import PASSWORD
 
-        response = self.post("/api/auth/login", {"email": email, "password": password or PASSWORD, "account": account})
+        response = self.post(
+            "/api/auth/login", {"email": email, "password": password or PASSWORD, "account": account}
+        )
         assert response.status_code == 200, response.get_json()
         return response
 

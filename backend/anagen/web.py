@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, send_from_directory
+import hashlib
+import json
+from functools import lru_cache
+
+from flask import Blueprint, Response, abort, current_app, send_from_directory
 
 from anagen.config import REPO_ROOT
 
@@ -15,27 +19,74 @@ bp = Blueprint("web", __name__)
 # the HTTP cache must not keep a stale shell or worker around.
 NO_CACHE = "no-cache"
 
+# Strict policy for the app's HTML: no inline script, style or handlers anywhere.
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+# What the service worker precaches: the page, the manifest and everything under the app.
+SHELL_SUFFIXES = {".html", ".js", ".css", ".png", ".svg", ".webmanifest"}
+
+
+def _security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
 
 def _send(directory, filename, *, cache=NO_CACHE, mimetype=None):
     if not (directory / filename).is_file():
         abort(404)
     response = send_from_directory(directory, filename, mimetype=mimetype, max_age=0)
     response.headers["Cache-Control"] = cache
-    return response
+    return _security_headers(response)
+
+
+@lru_cache(maxsize=4)
+def _shell(stamp: tuple) -> tuple[str, list[str]]:
+    """(version, URLs) of the app shell; the version is a hash of the files' contents."""
+    digest = hashlib.sha256()
+    urls = ["/", "/manifest.webmanifest"]
+    for path in sorted(PATIENT.rglob("*")):
+        if not path.is_file() or path.suffix not in SHELL_SUFFIXES:
+            continue
+        rel = path.relative_to(PATIENT).as_posix()
+        digest.update(rel.encode() + b"\0" + path.read_bytes())
+        if rel not in {"index.html", "sw.js", "manifest.webmanifest"}:
+            urls.append(f"/app/{rel}")
+    return digest.hexdigest()[:16], urls
+
+
+def _shell_now() -> tuple[str, list[str]]:
+    # Keyed on modification times so an edited file gives a new version without a restart.
+    files = [p for p in PATIENT.rglob("*") if p.is_file() and p.suffix in SHELL_SUFFIXES]
+    stamp = tuple(sorted((p.as_posix(), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
+    return _shell(stamp)
 
 
 @bp.get("/")
 def patient_app():
     """The patient PWA shell."""
-    return _send(PATIENT, "index.html")
+    response = _send(PATIENT, "index.html")
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
 
 
 @bp.get("/sw.js")
 def service_worker():
-    """Served from the root so its scope covers the whole patient app."""
-    response = _send(PATIENT, "sw.js", mimetype="text/javascript")
+    """Served from the root so its scope covers the whole patient app; the precache list
+    and cache version are filled in here, so no build step is needed."""
+    version, urls = _shell_now()
+    source = (PATIENT / "sw.js").read_text(encoding="utf-8")
+    source = source.replace("__ANAGEN_VERSION__", version).replace('["__ANAGEN_SHELL__"]', json.dumps(urls))
+    response = Response(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = NO_CACHE
     response.headers["Service-Worker-Allowed"] = "/"
-    return response
+    response.headers["Content-Security-Policy"] = CSP
+    current_app.logger.debug("service worker version %s", version)
+    return _security_headers(response)
 
 
 @bp.get("/manifest.webmanifest")
@@ -46,4 +97,6 @@ def manifest():
 @bp.get("/app/<path:filename>")
 def patient_static(filename: str):
     """JS, CSS and icons of the patient app."""
+    if filename.endswith(".js"):
+        return _send(PATIENT, filename, mimetype="text/javascript")
     return _send(PATIENT, filename)

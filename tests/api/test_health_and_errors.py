@@ -47,7 +47,7 @@ def test_wrong_method_is_a_json_405_with_allow(client):
     assert "GET" in response.headers["Allow"]
 
 
-def test_unexpected_error_is_a_json_500_without_details(database_url, instance_dir):
+def test_unexpected_error_is_a_json_500_without_details(database_url, instance_dir, caplog):
     from flask import Blueprint
 
     from anagen import create_app
@@ -65,3 +65,4 @@ def test_unexpected_error_is_a_json_500_without_details(database_url, instance_d
     body = response.get_json()
     assert body["error"]["code"] == "internal_error"
     assert "secret" not in response.get_data(as_text=True)
+    assert any(r.exc_info and "secret internal detail" in str(r.exc_info[1]) for r in caplog.records)

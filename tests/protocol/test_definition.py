@@ -143,7 +143,11 @@ def test_a_whole_number_needle_size_is_accepted():
         (lambda d: d.update(views={}), "views", "must be a non-empty list"),
         (lambda d: d["views"].__setitem__(1, "parting"), "views[1]", "must be an object"),
         # Counts that do not add up.
-        (lambda d: d.update(applications_per_kit=10), "applications_per_kit", "vials_per_kit x doses_per_vial"),
+        (
+            lambda d: d.update(applications_per_kit=10),
+            "applications_per_kit",
+            "vials_per_kit x doses_per_vial",
+        ),
         (
             lambda d: d.update(applications_total=30, course_weeks=15),
             "applications_total",
@@ -371,7 +375,10 @@ def test_no_overrides_give_an_equal_protocol():
         ({"steps": []}, {"steps": "cannot be adjusted by a clinic"}),
         (
             {"vials_per_kit": 5, "massage_seconds": 1000},
-            {"vials_per_kit": "cannot be adjusted by a clinic", "massage_seconds": "must be between 30 and 300"},
+            {
+                "vials_per_kit": "cannot be adjusted by a clinic",
+                "massage_seconds": "must be between 30 and 300",
+            },
         ),
     ],
 )
@@ -403,3 +410,8 @@ def test_a_protocol_without_an_adjustable_field_refuses_its_override():
 @pytest.mark.parametrize(("per_week", "largest"), [(1, 167), (2, 71), (3, 47), (7, 23)])
 def test_largest_min_gap_leaves_an_hour_for_daylight_saving(per_week, largest):
     assert largest_min_gap(per_week) == largest
+
+
+def test_asking_for_an_unknown_step_is_a_key_error():
+    with pytest.raises(KeyError):
+        default_protocol().step("rinse")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api
 
 from anagen.api.errors import error_body
@@ -12,13 +13,49 @@ class ErrorDetailSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code"})
     message = ma.fields.String(required=True, metadata={"description": "What happened, in plain words"})
     fields = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
         metadata={"description": "Per-field problems, by dotted field name"},
     )
 
 
 class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorDetailSchema, required=True)
+
+
+# Error answers that any operation may give, documented on every operation so that the
+# document lists each status the API really sends (not only a catch-all "default").
+# An operation that declares one of these itself keeps its own description.
+COMMON_ERRORS = {
+    "401": "Not signed in, or the session has ended",
+    "403": "Not available to this account, or the CSRF token is missing or out of date",
+    "404": "No such record within the account's reach",
+    "422": "Some fields are missing or not valid",
+    "429": "Too many attempts; see Retry-After",
+}
+BODY_ERRORS = {"400": "The request body is not valid JSON"}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+class CommonErrorsPlugin(BasePlugin):
+    """Adds the common error responses, with the one error shape, to every operation."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for operation in (operations or {}).values():
+            if not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            declared = {str(code) for code in responses}
+            errors = {**COMMON_ERRORS, **(BODY_ERRORS if "requestBody" in operation else {})}
+            for status, description in errors.items():
+                if status not in declared:
+                    responses[status] = {"description": description, "content": ERROR_CONTENT}
+            for code, response in responses.items():
+                # An error declared with a description only still answers with the error shape.
+                is_error = str(code).startswith(("4", "5"))
+                if is_error and isinstance(response, dict) and not {"content", "$ref"} & set(response):
+                    response["content"] = ERROR_CONTENT
 
 
 class AnagenApi(Api):
@@ -39,7 +76,7 @@ def api_modules() -> tuple:
 
 def init_app(app) -> AnagenApi:
     """One Api per app (tests build many apps), with every resource blueprint attached."""
-    api = AnagenApi(app)
+    api = AnagenApi(app, spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
     for module in api_modules():
         api.register_blueprint(module.bp)
     return api

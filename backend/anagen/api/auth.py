@@ -90,7 +90,9 @@ def login(data):
     """Sign in with email and password. Starts a new session."""
     user = accounts.authenticate(data["account"], data["email"], data["password"])
     if user is None:
-        audit.record("sign_in_failed", actor_type=data["account"], ip=request.remote_addr, account=data["account"])
+        audit.record(
+            "sign_in_failed", actor_type=data["account"], ip=request.remote_addr, account=data["account"]
+        )
         db.session.commit()
         raise Unauthenticated(
             "That email and password don't match an account. Check them and try again.",
@@ -106,7 +108,10 @@ def logout():
     if current_user.is_authenticated:
         accounts.end_session(current_user.session)
         audit.record(
-            "sign_out", clinic_id=current_user.clinic_id, actor_type=current_user.kind, actor_id=current_user.id
+            "sign_out",
+            clinic_id=current_user.clinic_id,
+            actor_type=current_user.kind,
+            actor_id=current_user.id,
         )
         db.session.commit()
     signed_out()
@@ -133,5 +138,3 @@ def reauth(data):
     acct = account()
     accounts.confirm_password(acct, data["password"])
     db.session.commit()
-
-

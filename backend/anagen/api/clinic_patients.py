@@ -7,7 +7,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import StrictBoolean, StrictSchema, text
+from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, text
 from anagen.extensions import db
 from anagen.models import Patient
 from anagen.policy import account, get_patient, patients_of, requires
@@ -15,7 +15,9 @@ from anagen.services import audit, invites
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
 from anagen.services.today import SCALP_AREAS, iso, plan
 
-bp = Blueprint("clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic")
+bp = Blueprint(
+    "clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic"
+)
 
 
 class EnrolSchema(StrictSchema):
@@ -29,16 +31,18 @@ class EnrolSchema(StrictSchema):
     miniaturisation_seen = StrictBoolean(required=True)
     exam_notes = fields.String(load_default=None, validate=validate.Length(max=2000))
     target_areas = fields.List(
-        fields.String(validate=validate.OneOf(list(SCALP_AREAS))), required=True,
+        fields.String(validate=validate.OneOf(list(SCALP_AREAS))),
+        required=True,
         validate=validate.Length(min=1, max=len(SCALP_AREAS)),
     )
     protocol_version_id = fields.Integer(load_default=None, strict=True)
     first_application_at = fields.AwareDateTime(required=True)
     reminder_weekdays = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(0, 6)), required=True,
+        fields.Integer(strict=True, validate=validate.Range(0, 6)),
+        required=True,
         validate=validate.Length(min=1, max=7),
     )
-    reminder_time = fields.Time(required=True, format="%H:%M")
+    reminder_time = fields.Time(required=True, format="%H:%M", metadata=HHMM)
     time_zone = text(64)
     kit_batch_numbers = fields.List(text(60), load_default=list, validate=validate.Length(max=4))
 
@@ -92,8 +96,14 @@ def _new_invite(patient: Patient) -> dict:
     acct = account()
     invite, token = invites.issue_invite(patient, acct.user)
     audit.record(
-        "invite_issued", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
-        target_type="patient", target_id=patient.id, ip=request.remote_addr, expires_at=iso(invite.expires_at),
+        "invite_issued",
+        clinic_id=acct.clinic_id,
+        actor_type="staff",
+        actor_id=acct.id,
+        target_type="patient",
+        target_id=patient.id,
+        ip=request.remote_addr,
+        expires_at=iso(invite.expires_at),
     )
     link = invites.invite_link(current_app.config["PUBLIC_BASE_URL"], token)
     return {"id": invite.id, "link": link, "expires_at": iso(invite.expires_at), **invites.qr_codes(link)}
@@ -117,8 +127,13 @@ def enrol(data):
     acct = account()
     patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
     audit.record(
-        "patient_enrolled", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
-        target_type="patient", target_id=patient.id, ip=request.remote_addr,
+        "patient_enrolled",
+        clinic_id=acct.clinic_id,
+        actor_type="staff",
+        actor_id=acct.id,
+        target_type="patient",
+        target_id=patient.id,
+        ip=request.remote_addr,
     )
     invite = _new_invite(patient)
     db.session.commit()

@@ -58,7 +58,13 @@ class AuditQuerySchema(StrictSchema):
 
 
 def staff_body(user: StaffUser) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role.value, "active": user.active}
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "active": user.active,
+    }
 
 
 @bp.get("/staff")
@@ -77,10 +83,23 @@ def add_staff(data):
     """Add a staff account (asks for the admin's password again first)."""
     acct = account()
     accounts.require_recent_auth(acct)
-    user = create_staff(acct.user.clinic, email=data["email"], name=data["name"],
-                        role=StaffRole(data["role"]), password=data["password"])
-    audit.record("staff_created", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
-                 target_type="staff", target_id=user.id, ip=request.remote_addr, role=user.role.value)
+    user = create_staff(
+        acct.user.clinic,
+        email=data["email"],
+        name=data["name"],
+        role=StaffRole(data["role"]),
+        password=data["password"],
+    )
+    audit.record(
+        "staff_created",
+        clinic_id=acct.clinic_id,
+        actor_type="staff",
+        actor_id=acct.id,
+        target_type="staff",
+        target_id=user.id,
+        ip=request.remote_addr,
+        role=user.role.value,
+    )
     db.session.commit()
     return staff_body(user)
 
@@ -97,14 +116,29 @@ def change_staff(data, staff_id):
     if user.id == acct.id and (data.get("role", user.role.value) != "admin" or data.get("active") is False):
         raise Conflict("You can't remove your own admin access; ask another admin.", code="own_account")
     if "role" in data and data["role"] != user.role.value:
-        audit.record("role_changed", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
-                     target_type="staff", target_id=user.id, ip=request.remote_addr,
-                     old_role=user.role.value, new_role=data["role"])
+        audit.record(
+            "role_changed",
+            clinic_id=acct.clinic_id,
+            actor_type="staff",
+            actor_id=acct.id,
+            target_type="staff",
+            target_id=user.id,
+            ip=request.remote_addr,
+            old_role=user.role.value,
+            new_role=data["role"],
+        )
         user.role = StaffRole(data["role"])
     if "active" in data and data["active"] != user.active:
         user.active = data["active"]
-        audit.record("staff_active_changed", clinic_id=acct.clinic_id, actor_type="staff", actor_id=acct.id,
-                     target_type="staff", target_id=user.id, active=user.active)
+        audit.record(
+            "staff_active_changed",
+            clinic_id=acct.clinic_id,
+            actor_type="staff",
+            actor_id=acct.id,
+            target_type="staff",
+            target_id=user.id,
+            active=user.active,
+        )
         if not user.active:
             accounts.end_sessions("staff", user.id)
     db.session.commit()
@@ -119,7 +153,15 @@ def list_audit_events(query):
     """The clinic's audit log, newest first."""
     events = audit.clinic_events(account().clinic_id, limit=query["limit"], before_id=query["before_id"])
     return [
-        {"id": e.id, "event": e.event, "actor_type": e.actor_type, "actor_id": e.actor_id,
-         "target_type": e.target_type, "target_id": e.target_id, "detail": e.detail, "created_at": iso(e.created_at)}
+        {
+            "id": e.id,
+            "event": e.event,
+            "actor_type": e.actor_type,
+            "actor_id": e.actor_id,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "detail": e.detail,
+            "created_at": iso(e.created_at),
+        }
         for e in events
     ]

@@ -90,7 +90,15 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _rollback() -> None:
+    """A refused request changes nothing: drop whatever the request had flushed."""
+    from anagen.extensions import db
+
+    db.session.rollback()
+
+
 def handle_anagen_error(error: AnagenError):
+    _rollback()
     return json_error(error.status, error.code, error.message, error.fields)
 
 
@@ -99,6 +107,7 @@ def handle_value_error_with_fields(error: ValueError):
     fields = getattr(error, "fields", None)
     if fields is None:
         return handle_unexpected(error)
+    _rollback()
     return json_error(422, "invalid_input", str(getattr(error, "message", error)), fields)
 
 
@@ -112,6 +121,7 @@ def handle_unexpected(error: Exception):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
     log.exception("unhandled error on %s %s", request.method, request.path)
+    _rollback()
     if not _wants_json():
         return InternalServerError()
     return json_error(500, "internal_error", PLAIN_MESSAGES[500])

@@ -67,12 +67,21 @@ def redeem(data):
     """Set a password, record the photo-sharing choice, and sign in."""
     patient = invites.redeem_invite(data["token"], data["password"], data["photo_consent"])
     audit.record(
-        "invite_redeemed", clinic_id=patient.clinic_id, actor_type="patient", actor_id=patient.id,
-        target_type="patient", target_id=patient.id, ip=request.remote_addr,
+        "invite_redeemed",
+        clinic_id=patient.clinic_id,
+        actor_type="patient",
+        actor_id=patient.id,
+        target_type="patient",
+        target_id=patient.id,
+        ip=request.remote_addr,
     )
     if data["photo_consent"]:
         audit.record(
-            "photo_consent_given", clinic_id=patient.clinic_id, actor_type="patient", actor_id=patient.id,
-            target_type="patient", target_id=patient.id,
+            "photo_consent_given",
+            clinic_id=patient.clinic_id,
+            actor_type="patient",
+            actor_id=patient.id,
+            target_type="patient",
+            target_id=patient.id,
         )
     return begin("patient", patient)

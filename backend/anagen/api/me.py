@@ -7,7 +7,7 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import StrictSchema
+from anagen.api.schemas import HHMM, StrictSchema
 from anagen.extensions import db
 from anagen.policy import account, requires
 from anagen.services import idempotency, settings, today
@@ -122,15 +122,15 @@ class CompletedSchema(ma.Schema):
 
 
 class QuietHoursSchema(StrictSchema):
-    start = fields.Time(required=True, format="%H:%M")
-    end = fields.Time(required=True, format="%H:%M")
+    start = fields.Time(required=True, format="%H:%M", metadata=HHMM)
+    end = fields.Time(required=True, format="%H:%M", metadata=HHMM)
 
 
 class SettingsSchema(StrictSchema):
     reminder_weekdays = fields.List(
         fields.Integer(strict=True, validate=validate.Range(0, 6)), validate=validate.Length(min=1, max=7)
     )
-    reminder_time = fields.Time(format="%H:%M")
+    reminder_time = fields.Time(format="%H:%M", metadata=HHMM)
     time_zone = fields.String(validate=validate.Length(min=1, max=64))
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
 
@@ -203,20 +203,24 @@ def complete_application(headers, data, number):
     def handler():
         course = require_course(patient.id)
         check_in = CheckIn(**data["check_in"]) if data["check_in"] else None
-        steps = [
-            {"key": s["key"], "completed_at": s["completed_at"].isoformat()} for s in data["steps"]
-        ]
+        steps = [{"key": s["key"], "completed_at": s["completed_at"].isoformat()} for s in data["steps"]]
         if data["passes"]:
             steps.append({"key": "passes", "passes": data["passes"]})
         log = record_application(
-            course, number, completed_at=data["completed_at"], started_at=data["started_at"],
-            steps=steps, check_in=check_in,
+            course,
+            number,
+            completed_at=data["completed_at"],
+            started_at=data["started_at"],
+            steps=steps,
+            check_in=check_in,
         )
         items = today.plan(patient)["applications"]
         return 201, {"application": items[number - 1], "flagged": log.flagged}
 
     fingerprint = idempotency.request_fingerprint("POST", request.path, raw)
-    status, body = idempotency.run_once(f"patient:{patient.id}", headers["idempotency_key"], fingerprint, handler)
+    status, body = idempotency.run_once(
+        f"patient:{patient.id}", headers["idempotency_key"], fingerprint, handler
+    )
     if status >= 400:
         # A stored refusal is replayed as the error it was, not through the success schema.
         response = jsonify(body)

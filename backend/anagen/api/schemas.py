@@ -5,6 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+# Times of day travel as "HH:MM"; fields.Time alone documents only "string", so the
+# document carries the pattern (metadata: the validation stays fields.Time's own).
+HHMM = {"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "20:00"}
+
 
 class StrictSchema(ma.Schema):
     """Refuses unknown fields (marshmallow's default), documented as such."""

@@ -25,10 +25,12 @@ def _policies() -> dict[str, accounts.SessionPolicy]:
     c = current_app.config
     return {
         "staff": accounts.SessionPolicy(
-            idle=dt.timedelta(minutes=c["STAFF_IDLE_MINUTES"]), absolute=dt.timedelta(hours=c["STAFF_ABSOLUTE_HOURS"])
+            idle=dt.timedelta(minutes=c["STAFF_IDLE_MINUTES"]),
+            absolute=dt.timedelta(hours=c["STAFF_ABSOLUTE_HOURS"]),
         ),
         "patient": accounts.SessionPolicy(
-            idle=dt.timedelta(days=c["PATIENT_IDLE_DAYS"]), absolute=dt.timedelta(days=c["PATIENT_ABSOLUTE_DAYS"])
+            idle=dt.timedelta(days=c["PATIENT_IDLE_DAYS"]),
+            absolute=dt.timedelta(days=c["PATIENT_ABSOLUTE_DAYS"]),
         ),
     }
 
@@ -74,7 +76,9 @@ def check_csrf():
         return None
     if request.routing_exception is not None:
         return None  # no such route or method: the 404/405 changes nothing
-    if not accounts.csrf_valid(current_app.config["SECRET_KEY"], csrf_secret(), request.headers.get(CSRF_HEADER)):
+    if not accounts.csrf_valid(
+        current_app.config["SECRET_KEY"], csrf_secret(), request.headers.get(CSRF_HEADER)
+    ):
         from anagen.api.errors import json_error
 
         return json_error(
@@ -94,7 +98,9 @@ def set_cookies_and_headers(response):
     elif getattr(g, "clear_session_cookie", False):
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=secure, samesite="Lax")
     if getattr(g, "anon_csrf", None) and request.cookies.get(CSRF_COOKIE) != g.anon_csrf:
-        response.set_cookie(CSRF_COOKIE, g.anon_csrf, httponly=True, secure=secure, samesite="Strict", path="/")
+        response.set_cookie(
+            CSRF_COOKIE, g.anon_csrf, httponly=True, secure=secure, samesite="Strict", path="/"
+        )
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
@@ -109,8 +115,16 @@ def set_cookies_and_headers(response):
     return response
 
 
+def _fresh_request_state() -> None:
+    # `g` belongs to the app context, which a caller (a test, a CLI command) may keep
+    # open across several requests: per-request state must not leak between them.
+    for name in ("_login_user", "new_session_token", "clear_session_cookie", "anon_csrf"):
+        g.pop(name, None)
+
+
 def init_app(app) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None
+    app.before_request(_fresh_request_state)
     app.before_request(check_csrf)
     app.after_request(set_cookies_and_headers)

@@ -106,8 +106,11 @@ class Protocol:
         return text.format(**{name: getattr(self, name) for name in TEXT_PARAMETERS})
 
     def step(self, key: str) -> Step:
-        """The step with this key."""
-        return next(s for s in self.steps if s.key == key)
+        """The step with this key (KeyError if there is none)."""
+        for step in self.steps:
+            if step.key == key:
+                return step
+        raise KeyError(key)
 
 
 def load_protocol(data: Any) -> Protocol:

@@ -96,7 +96,9 @@ def authenticate(kind: str, email: str, password: str) -> StaffUser | Patient | 
     return user
 
 
-def start_session(kind: str, user: StaffUser | Patient, user_agent: str | None = None) -> tuple[UserSession, str]:
+def start_session(
+    kind: str, user: StaffUser | Patient, user_agent: str | None = None
+) -> tuple[UserSession, str]:
     """A new session record and the token to put in the cookie (a new one at every sign-in)."""
     token = secrets.token_urlsafe(32)
     record = UserSession(
@@ -107,7 +109,9 @@ def start_session(kind: str, user: StaffUser | Patient, user_agent: str | None =
     return record, token
 
 
-def load_account(token: str, policies: dict[str, SessionPolicy], now: dt.datetime | None = None) -> Account | None:
+def load_account(
+    token: str, policies: dict[str, SessionPolicy], now: dt.datetime | None = None
+) -> Account | None:
     """The account of a live session token; None when unknown, revoked or timed out."""
     now = now or utcnow()
     record = db.session.scalar(sa.select(UserSession).where(UserSession.token_hash == hash_token(token)))
@@ -145,15 +149,15 @@ def end_sessions(kind: str, user_id: int, *, except_id: int | None = None) -> in
 def confirm_password(account: Account, password: str) -> None:
     """Re-authentication before a sensitive change."""
     if not verify_password(account.user.password_hash, password):
-        raise Unauthenticated("That password is not right.", {"password": "Not right"}, code="invalid_credentials")
+        raise Unauthenticated(
+            "That password is not right.", {"password": "Not right"}, code="invalid_credentials"
+        )
     account.session.reauth_at = utcnow()
 
 
 def require_recent_auth(account: Account, now: dt.datetime | None = None) -> None:
     if (now or utcnow()) - account.session.reauth_at > REAUTH_WINDOW:
-        raise Unauthenticated(
-            "Please confirm your password to make this change.", code="reauth_required"
-        )
+        raise Unauthenticated("Please confirm your password to make this change.", code="reauth_required")
 
 
 def change_password(account: Account, current: str, new: str) -> None:

@@ -31,7 +31,9 @@ def create_clinic(
     clinic = Clinic(name=name.strip(), slug=slug, time_zone=time_zone, protocol_overrides={})
     db.session.add(clinic)
     db.session.flush()
-    admin = create_staff(clinic, email=admin_email, name=admin_name, role=StaffRole.ADMIN, password=admin_password)
+    admin = create_staff(
+        clinic, email=admin_email, name=admin_name, role=StaffRole.ADMIN, password=admin_password
+    )
     return clinic, admin
 
 
@@ -41,7 +43,11 @@ def create_staff(clinic: Clinic, *, email: str, name: str, role: StaffRole, pass
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
         raise Conflict("An account with that email exists.", {"email": "Already in use"})
     user = StaffUser(
-        clinic_id=clinic.id, email=email, name=name.strip(), role=StaffRole(role), password_hash=hash_password(password)
+        clinic_id=clinic.id,
+        email=email,
+        name=name.strip(),
+        role=StaffRole(role),
+        password_hash=hash_password(password),
     )
     db.session.add(user)
     db.session.flush()

@@ -64,8 +64,12 @@ def create_course(
     for number in range(1, protocol.kits_total + 1):
         batch = batches[number - 1] if number <= len(batches) else None
         course.kits.append(
-            Kit(number=number, batch_number=batch, vials=protocol.vials_per_kit,
-                dispatched_at=first_application_at if number == 1 else None)
+            Kit(
+                number=number,
+                batch_number=batch,
+                vials=protocol.vials_per_kit,
+                dispatched_at=first_application_at if number == 1 else None,
+            )
         )
     for slot in slots:
         course.applications.append(
@@ -191,7 +195,9 @@ def record_application(
     protocol = course_protocol(course)
     completed_at = validate_instant(completed_at, "completed_at")
     if completed_at > now + CLOCK_SKEW:
-        raise InvalidInput("The completion time is in the future.", {"completed_at": "Must not be in the future"})
+        raise InvalidInput(
+            "The completion time is in the future.", {"completed_at": "Must not be in the future"}
+        )
     if started_at is not None and validate_instant(started_at, "started_at") > completed_at:
         raise InvalidInput("The start is after the end.", {"started_at": "Must be before completed_at"})
     done = completions(course)
@@ -259,7 +265,7 @@ def replan_remaining(course: Course, protocol: Protocol, now: dt.datetime | None
     rows = course.applications
     if done:
         anchor = max(done[-1], now - gap)
-        remaining = rows[len(done):]
+        remaining = rows[len(done) :]
     else:
         # Application 1 is the in-clinic one: it stays where the clinic booked it.
         anchor = max(rows[0].due_at, now - gap)

@@ -14,8 +14,9 @@ from anagen.services.enrolment import Enrolment, enrol_patient
 from anagen.services.passwords import hash_password
 
 DEMO_SLUG = "demo-clinic"
-STAFF_PASSWORD = "demo-staff-pass"
-PATIENT_PASSWORD = "demo-patient-pass"
+# Demo logins are public by design (printed by `make run` and listed in the README).
+STAFF_PASSWORD = "demo-staff-pass"  # noqa: S105
+PATIENT_PASSWORD = "demo-patient-pass"  # noqa: S105
 
 # (first, last, email, days since the first application, applications done, late ones, pain)
 DEMO_PATIENTS = [
@@ -46,8 +47,11 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
         admin_password=STAFF_PASSWORD,
     )
     clinician = create_staff(
-        clinic, email="clinician@demo.anagen.example", name="Sam Clinician",
-        role=StaffRole.CLINICIAN, password=STAFF_PASSWORD,
+        clinic,
+        email="clinician@demo.anagen.example",
+        name="Sam Clinician",
+        role=StaffRole.CLINICIAN,
+        password=STAFF_PASSWORD,
     )
     logins = [("admin", admin.email, STAFF_PASSWORD), ("clinician", clinician.email, STAFF_PASSWORD)]
     for first, last, email, days_ago, done, late, pain in DEMO_PATIENTS:
@@ -55,10 +59,17 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
         patient, course = enrol_patient(
             clinic,
             Enrolment(
-                first_name=first, last_name=last, email=email, indication="androgenetic_alopecia",
-                time_zone="Europe/London", target_areas=["crown", "parting_line"],
-                first_application_at=start, reminder_weekdays=[0, 3], reminder_time=dt.time(20, 0),
-                advanced_traction_alopecia=False, miniaturisation_seen=True,
+                first_name=first,
+                last_name=last,
+                email=email,
+                indication="androgenetic_alopecia",
+                time_zone="Europe/London",
+                target_areas=["crown", "parting_line"],
+                first_application_at=start,
+                reminder_weekdays=[0, 3],
+                reminder_time=dt.time(20, 0),
+                advanced_traction_alopecia=False,
+                miniaturisation_seen=True,
                 kit_batch_numbers=[f"CAL-{first.upper()}-1"],
             ),
             staff=clinician,
@@ -81,7 +92,11 @@ def _complete_history(course, now, done_limit, late, pain, clinician_id) -> None
         if at > now:
             return
         record_application(
-            course, row.number, completed_at=at, started_at=at - dt.timedelta(minutes=15),
+            course,
+            row.number,
+            completed_at=at,
+            started_at=at - dt.timedelta(minutes=15),
             check_in=CheckIn(redness="mild", irritation="none", pain=pain if row.number == 9 else 1),
-            recorded_by_staff_id=clinician_id if row.in_clinic else None, now=at,
+            recorded_by_staff_id=clinician_id if row.in_clinic else None,
+            now=at,
         )

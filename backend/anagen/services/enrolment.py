@@ -52,7 +52,9 @@ class Enrolment:
 def check_suitability(e: Enrolment) -> None:
     """The clinic's scalp exam: dead follicles (advanced traction alopecia) block enrolment."""
     if e.advanced_traction_alopecia:
-        raise InvalidInput(NOT_SUITABLE_MESSAGE, {"advanced_traction_alopecia": "Blocks enrolment"}, code="not_suitable")
+        raise InvalidInput(
+            NOT_SUITABLE_MESSAGE, {"advanced_traction_alopecia": "Blocks enrolment"}, code="not_suitable"
+        )
 
 
 def _protocol_version(clinic: Clinic, version_id: int | None) -> ProtocolVersion:

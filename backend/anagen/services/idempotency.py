@@ -33,15 +33,20 @@ def _existing(scope: str, key: str, fingerprint: str) -> tuple[int, dict] | None
         return None
     if record.request_hash != fingerprint:
         raise InvalidInput(
-            "This request key was already used for different data.", {"Idempotency-Key": "Reused"},
+            "This request key was already used for different data.",
+            {"Idempotency-Key": "Reused"},
             code="idempotency_key_reused",
         )
     if record.status_code is None:
-        raise Conflict("The same request is being handled. Try again in a moment.", code="request_in_progress")
+        raise Conflict(
+            "The same request is being handled. Try again in a moment.", code="request_in_progress"
+        )
     return record.status_code, record.response_body
 
 
-def run_once(scope: str, key: str, fingerprint: str, handler: Callable[[], tuple[int, dict]]) -> tuple[int, dict]:
+def run_once(
+    scope: str, key: str, fingerprint: str, handler: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict]:
     """Run `handler` once per (scope, key); replays get the first (status, body)."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(
@@ -61,7 +66,9 @@ def run_once(scope: str, key: str, fingerprint: str, handler: Callable[[], tuple
         replay = _existing(scope, key, fingerprint)
         if replay:
             return replay
-        raise Conflict("The same request is being handled. Try again in a moment.", code="request_in_progress")
+        raise Conflict(
+            "The same request is being handled. Try again in a moment.", code="request_in_progress"
+        )
     claim_id = claim.id
     try:
         status, body = handler()

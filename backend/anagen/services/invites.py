@@ -64,10 +64,13 @@ def find_invite(token: str, now: dt.datetime | None = None) -> Invite:
     now = now or utcnow()
     invite = db.session.scalar(sa.select(Invite).where(Invite.token_hash == hash_token(token)))
     if invite is None:
-        raise NotFound("We couldn't find this invite. Check the link, or ask your clinic.", code="invite_not_found")
+        raise NotFound(
+            "We couldn't find this invite. Check the link, or ask your clinic.", code="invite_not_found"
+        )
     if invite.used_at is not None:
         raise Gone(
-            "This invite has already been used. Sign in, or ask your clinic for a new invite.", code="invite_used"
+            "This invite has already been used. Sign in, or ask your clinic for a new invite.",
+            code="invite_used",
         )
     if invite.revoked_at is not None or invite.expires_at <= now:
         raise Gone("This invite has expired. Please ask your clinic for a new one.", code="invite_expired")
@@ -81,7 +84,9 @@ def redeem_invite(token: str, password: str, photo_consent: bool) -> Patient:
     if patient is None or not patient.active:
         raise NotFound("This invite is no longer valid. Please ask your clinic.", code="invite_not_found")
     if not isinstance(photo_consent, bool):
-        raise InvalidInput("Say whether you agree to share photos.", {"photo_consent": "Must be true or false"})
+        raise InvalidInput(
+            "Say whether you agree to share photos.", {"photo_consent": "Must be true or false"}
+        )
     now = utcnow()
     patient.password_hash = hash_password(password)
     patient.photo_consent_at = now if photo_consent else None

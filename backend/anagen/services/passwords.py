@@ -19,9 +19,7 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-used-for-timing")
 def check_password_rules(password: str, field: str = "password") -> None:
     """Refuse passwords too short or too long to be safe, in plain words."""
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise InvalidInput(
-            "Choose a longer password.", {field: f"Use at least {MIN_LENGTH} characters."}
-        )
+        raise InvalidInput("Choose a longer password.", {field: f"Use at least {MIN_LENGTH} characters."})
     if len(password) > MAX_LENGTH:
         raise InvalidInput("That password is too long.", {field: f"Use at most {MAX_LENGTH} characters."})
 

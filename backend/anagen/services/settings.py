@@ -10,18 +10,14 @@ from anagen.services.courses import replan_remaining, require_course
 from anagen.services.protocols import course_protocol
 
 
-def _hhmm(value: dt.time | None) -> str | None:
-    return value.strftime("%H:%M") if value else None
-
-
 def settings_body(patient: Patient) -> dict:
     course = require_course(patient.id)
     quiet = None
     if patient.quiet_hours_start and patient.quiet_hours_end:
-        quiet = {"start": _hhmm(patient.quiet_hours_start), "end": _hhmm(patient.quiet_hours_end)}
+        quiet = {"start": patient.quiet_hours_start, "end": patient.quiet_hours_end}
     return {
         "reminder_weekdays": list(course.weekdays),
-        "reminder_time": _hhmm(course.reminder_time),
+        "reminder_time": course.reminder_time,
         "time_zone": patient.time_zone,
         "quiet_hours": quiet,
     }
