@@ -68,7 +68,7 @@ def run_once(
             return replay
         raise Conflict(
             "The same request is being handled. Try again in a moment.", code="request_in_progress"
-        )
+        ) from None
     claim_id = claim.id
     try:
         status, body = handler()
