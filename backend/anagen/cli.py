@@ -13,6 +13,8 @@ def init_app(app) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(create_clinic_command)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(vapid_cli)
+    app.cli.add_command(dispatcher_command)
 
 
 @click.command("setup")
@@ -80,3 +82,42 @@ def _print_logins(logins: list[tuple[str, str, str]]) -> None:
     click.echo(f"Demo clinic loaded. Sign in at {base}")
     for role, email, password in logins:
         click.echo(f"  {role:<10} {email:<34} {password}")
+
+
+vapid_cli = AppGroup("vapid", help="VAPID keys for web push.")
+
+
+@vapid_cli.command("show")
+def vapid_show() -> None:
+    """Print the public key (generating the key pair on first use)."""
+    from anagen.services.push import vapid_keys
+
+    click.echo(vapid_keys().public_key)
+
+
+@vapid_cli.command("rotate")
+@click.confirmation_option(
+    prompt="Existing push subscriptions stop working until each device re-subscribes. Go on?"
+)
+def vapid_rotate() -> None:
+    """Generate a new key pair (the old one is kept as a .bak file, mode 0600)."""
+    from pathlib import Path
+
+    from anagen.services.vapid import rotate
+
+    if current_app.config.get("VAPID_PRIVATE_KEY"):
+        raise click.ClickException("VAPID_PRIVATE_KEY is set in the environment: rotate it there.")
+    keys = rotate(Path(current_app.instance_path))
+    current_app.extensions.pop("anagen_vapid", None)
+    click.echo(f"New public key: {keys.public_key}")
+
+
+@click.command("dispatcher")
+@click.option("--interval", default=15.0, show_default=True, help="Seconds between ticks.")
+@click.option("--batch-size", default=500, show_default=True)
+@click.option("--once", is_flag=True, help="Run one tick (materialise + send the backlog) and exit.")
+def dispatcher_command(interval: float, batch_size: int, once: bool) -> None:
+    """Run the reminder dispatcher: its own process, never inside web workers."""
+    from anagen.services.dispatcher_loop import run
+
+    run(current_app._get_current_object(), interval=interval, batch_size=batch_size, once=once)

@@ -69,9 +69,9 @@ class AnagenApi(Api):
 
 def api_modules() -> tuple:
     """Every API resource module; each exposes a flask_smorest Blueprint `bp`."""
-    from anagen.api import auth, clinic_patients, clinic_staff, invites, me
+    from anagen.api import auth, clinic_patients, clinic_staff, invites, me, push
 
-    return (auth, invites, me, clinic_patients, clinic_staff)
+    return (auth, invites, me, push, clinic_patients, clinic_staff)
 
 
 def init_app(app) -> AnagenApi:

@@ -7,7 +7,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import SessionSchema, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictSchema, text
 from anagen.api.security import current_csrf_token, signed_in, signed_out
 from anagen.errors import Unauthenticated
 from anagen.extensions import db, limiter
@@ -25,7 +25,7 @@ class LoginSchema(StrictSchema):
 
 class PasswordChangeSchema(StrictSchema):
     current_password = text(256)
-    new_password = text(256)
+    new_password = text(256, metadata=NEW_PASSWORD)
 
 
 class ReauthSchema(StrictSchema):

@@ -122,6 +122,7 @@ def list_patients():
 @requires("staff")
 @bp.arguments(EnrolSchema)
 @bp.response(201, EnrolledSchema)
+@bp.alt_response(409, description="A patient with this email is already enrolled")
 def enrol(data):
     """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
     acct = account()

@@ -7,7 +7,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import StrictBoolean, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, StrictBoolean, StrictSchema, text
 from anagen.errors import Conflict
 from anagen.extensions import db
 from anagen.models import StaffRole, StaffUser
@@ -33,7 +33,7 @@ class NewStaffSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     name = text(200)
     role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
-    password = text(256)
+    password = text(256, metadata=NEW_PASSWORD)
 
 
 class StaffChangeSchema(StrictSchema):
@@ -79,6 +79,7 @@ def list_staff():
 @requires("admin")
 @bp.arguments(NewStaffSchema)
 @bp.response(201, StaffSchema)
+@bp.alt_response(409, description="An account with this email exists")
 def add_staff(data):
     """Add a staff account (asks for the admin's password again first)."""
     acct = account()
@@ -106,8 +107,10 @@ def add_staff(data):
 
 @bp.patch("/staff/<int:staff_id>")
 @requires("admin")
-@bp.arguments(StaffChangeSchema)
+# Every field is optional and an empty change changes nothing: the body may be left out.
+@bp.arguments(StaffChangeSchema, required=False)
 @bp.response(200, StaffSchema)
+@bp.alt_response(409, description="An admin can't remove their own admin access")
 def change_staff(data, staff_id):
     """Change a staff member's role or deactivate them (their sessions end)."""
     acct = account()

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from anagen.api.auth import begin
-from anagen.api.schemas import SessionSchema, StrictBoolean, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictBoolean, StrictSchema, text
 from anagen.extensions import db, limiter
 from anagen.services import audit, invites
 
@@ -21,7 +21,7 @@ class TokenSchema(StrictSchema):
 
 class RedeemSchema(StrictSchema):
     token = text(100)
-    password = text(256)
+    password = text(256, metadata=NEW_PASSWORD)
     photo_consent = StrictBoolean(required=True)
 
 

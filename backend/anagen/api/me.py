@@ -178,7 +178,8 @@ def get_settings():
 
 @bp.patch("/settings")
 @requires("patient")
-@bp.arguments(SettingsSchema)
+# Every field is optional and an empty change changes nothing: the body may be left out.
+@bp.arguments(SettingsSchema, required=False)
 @bp.response(200, SettingsSchema)
 def patch_settings(data):
     """Change reminder days/time, time zone or quiet hours; upcoming applications move to match."""

@@ -5,9 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from anagen.services.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
+
 # Times of day travel as "HH:MM"; fields.Time alone documents only "string", so the
 # document carries the pattern (metadata: the validation stays fields.Time's own).
 HHMM = {"pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "20:00"}
+# A password being set: the length rule lives in services.passwords (its message is the
+# one shown); the document states it so that clients can check before sending.
+NEW_PASSWORD = {"minLength": PASSWORD_MIN_LENGTH, "description": f"At least {PASSWORD_MIN_LENGTH} characters"}
 
 
 class StrictSchema(ma.Schema):

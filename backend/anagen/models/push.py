@@ -34,7 +34,8 @@ class ReminderOccurrence(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     patient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("patient.id"), index=True)
-    planned_application_id: so.Mapped[int] = so.mapped_column(
+    # NULL only for reminders not tied to an application (a test notification).
+    planned_application_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("planned_application.id"), index=True
     )
     kind: so.Mapped[str] = so.mapped_column(sa.String(30))

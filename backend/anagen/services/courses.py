@@ -19,6 +19,7 @@ from anagen.protocol import (
     schedule_course,
     validate_instant,
 )
+from anagen.services import reminders
 from anagen.services.protocols import course_protocol, effective_protocol
 
 SEVERITIES = ("none", "mild", "moderate", "severe")
@@ -238,6 +239,7 @@ def record_application(
     else:
         apply_plan(course, protocol, current_plan(course, protocol, now), now)
     db.session.flush()
+    reminders.application_done(course, row, now)
     return log
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from anagen.models import Patient
 from anagen.protocol import validate_weekdays, validate_zone
+from anagen.services import reminders
 from anagen.services.courses import replan_remaining, require_course
 from anagen.services.protocols import course_protocol
 
@@ -43,5 +44,8 @@ def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = N
         quiet = changes["quiet_hours"]
         patient.quiet_hours_start = quiet["start"] if quiet else None
         patient.quiet_hours_end = quiet["end"] if quiet else None
-    if schedule_changed and course.status == "active":
-        replan_remaining(course, protocol, now)
+    if course.status == "active" and (schedule_changed or "quiet_hours" in changes):
+        if schedule_changed:
+            replan_remaining(course, protocol, now)
+        # Pending reminders move with their applications (and with the quiet hours).
+        reminders.materialise_course(course, now)
