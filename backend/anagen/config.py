@@ -70,6 +70,8 @@ def load_config(instance: Path) -> dict:
         "PHOTO_S3_ENDPOINT_URL": os.environ.get("PHOTO_S3_ENDPOINT_URL", ""),
         "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:support@anagen.example"),
+        # Only the local test push service speaks plain http; real push services are https.
+        "PUSH_ALLOW_HTTP": _bool("PUSH_ALLOW_HTTP", False),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
