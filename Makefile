@@ -39,6 +39,15 @@ test: $(VENV)/.dev-installed
 	  ANAGEN_TEST_DATABASE="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	else echo "TEST_DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
 
+## Save every patient screen to docs/screenshots/ (real Chromium).
+screenshots: $(VENV)/.dev-installed
+	ANAGEN_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_screenshots.py
+
+## Benchmarks (each prints one JSON line; DATABASE_URL picks the database).
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/pwa_weight.py
+	$(BIN)/python bench/dispatch.py
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check backend tests bench
 
