@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from anagen.extensions import db
 
@@ -18,6 +18,7 @@ def init_app(app) -> None:
 
 
 @click.command("setup")
+@with_appcontext
 @click.option("--demo/--no-demo", default=False, help="Load the demo clinic if the database is empty.")
 def setup_command(demo: bool) -> None:
     """Apply migrations, store the shipped protocols and (optionally) load the demo clinic once."""
@@ -38,6 +39,7 @@ def setup_command(demo: bool) -> None:
 
 
 @click.command("create-clinic")
+@with_appcontext
 @click.option("--name", required=True, help="The clinic's name as patients see it.")
 @click.option("--slug", required=True, help="Short unique identifier, e.g. phi-clinic.")
 @click.option("--time-zone", default="Europe/London", show_default=True)
@@ -46,16 +48,23 @@ def setup_command(demo: bool) -> None:
 @click.password_option("--admin-password", help="Asked for when not given.")
 def create_clinic_command(name, slug, time_zone, admin_email, admin_name, admin_password) -> None:
     """Create a clinic and its first admin."""
+    from anagen.errors import AnagenError
+    from anagen.protocol import FieldsError
     from anagen.services.clinics import create_clinic
 
-    clinic, admin = create_clinic(
-        name=name,
-        slug=slug,
-        time_zone=time_zone,
-        admin_email=admin_email,
-        admin_name=admin_name,
-        admin_password=admin_password,
-    )
+    try:
+        clinic, admin = create_clinic(
+            name=name,
+            slug=slug,
+            time_zone=time_zone,
+            admin_email=admin_email,
+            admin_name=admin_name,
+            admin_password=admin_password,
+        )
+    except (AnagenError, FieldsError) as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {details}".strip()) from None
     db.session.commit()
     click.echo(f"Created clinic {clinic.name!r} (id {clinic.id}) with admin {admin.email}.")
 
@@ -113,6 +122,7 @@ def vapid_rotate() -> None:
 
 
 @click.command("dispatcher")
+@with_appcontext
 @click.option("--interval", default=15.0, show_default=True, help="Seconds between ticks.")
 @click.option("--batch-size", default=500, show_default=True)
 @click.option("--once", is_flag=True, help="Run one tick (materialise + send the backlog) and exit.")

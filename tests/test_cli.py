@@ -1,0 +1,91 @@
+"""Operator commands: setup (migrate + demo once), create-clinic, demo load."""
+
+import sqlalchemy as sa
+
+from anagen.extensions import db
+from anagen.models import Clinic, Patient, StaffUser
+from anagen.services.today import today
+
+
+def test_setup_loads_the_demo_clinic_once(app, runner):
+    result = runner.invoke(args=["setup", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.anagen.example" in result.output
+    assert "demo-patient-pass" in result.output
+    again = runner.invoke(args=["setup", "--demo"])
+    assert again.exit_code == 0
+    assert "already loaded" in again.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 1
+        patients = db.session.scalars(sa.select(Patient).order_by(Patient.first_name)).all()
+        assert [p.first_name for p in patients] == ["Ava", "Ben", "Chloe", "Dev", "Erin"]
+        done = {p.first_name: today(p)["course"]["applications_done"] for p in patients}
+        assert done["Dev"] == 0 and done["Erin"] == 24 and done["Ben"] == 7
+        assert 0 < done["Ava"] < 24 and 12 < done["Chloe"] < 24
+        assert today(patients[1])["adherence"]["missed"] >= 1  # Ben has missed applications
+
+
+def test_demo_load_refuses_to_load_twice(runner):
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code != 0
+    assert "already loaded" in result.output
+
+
+def test_create_clinic_with_first_admin(app, runner):
+    result = runner.invoke(
+        args=[
+            "create-clinic",
+            "--name",
+            "Phi Clinic",
+            "--slug",
+            "phi-clinic",
+            "--admin-email",
+            "Boss@Phi.example",
+            "--admin-name",
+            "Dr Boss",
+        ],
+        input="a long admin password\na long admin password\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        admin = db.session.scalar(sa.select(StaffUser))
+        assert admin.email == "boss@phi.example" and admin.role.value == "admin"
+        assert admin.password_hash.startswith("$argon2id$")
+
+
+def test_create_clinic_refuses_bad_input(runner):
+    result = runner.invoke(
+        args=[
+            "create-clinic",
+            "--name",
+            "X",
+            "--slug",
+            "Not A Slug",
+            "--admin-email",
+            "a@b.example",
+            "--admin-name",
+            "A",
+            "--admin-password",
+            "long enough password",
+        ],
+    )
+    assert result.exit_code != 0
+    result = runner.invoke(
+        args=[
+            "create-clinic",
+            "--name",
+            "X",
+            "--slug",
+            "x",
+            "--time-zone",
+            "Mars/Base",
+            "--admin-email",
+            "a@b.example",
+            "--admin-name",
+            "A",
+            "--admin-password",
+            "long enough password",
+        ],
+    )
+    assert result.exit_code != 0
