@@ -1,0 +1,90 @@
+// Boot: service worker, who is signed in, routes, and the outbox replay.
+import "./install.js";
+import * as db from "./db.js";
+import * as outbox from "./outbox.js";
+import * as router from "./router.js";
+import { state, restore } from "./state.js";
+import { h, show, screen, alert, button } from "./dom.js";
+import { plural } from "./format.js";
+import * as login from "./screens/login.js";
+import * as invite from "./screens/invite.js";
+import * as setup from "./screens/setup.js";
+import * as today from "./screens/today.js";
+import * as session from "./screens/session.js";
+import * as plan from "./screens/plan.js";
+import * as settings from "./screens/settings.js";
+import * as sync from "./screens/sync.js";
+
+const PUBLIC = new Set(["login", "invite"]);
+
+router.route("/login", login.render, { name: "login" });
+router.route("/invite/:token", invite.welcome, { name: "invite" });
+router.route("/invite/:token/password", invite.password, { name: "invite" });
+router.route("/invite/:token/consent", invite.consent, { name: "invite" });
+router.route("/setup/install", setup.install, { name: "setup" });
+router.route("/setup/notifications", setup.notifications, { name: "setup" });
+router.route("/setup/reminders", setup.reminders, { name: "setup" });
+router.route("/today", today.render, { name: "today", tab: "today" });
+router.route("/session/:step", session.render, { name: "session" });
+router.route("/plan", plan.render, { name: "plan", tab: "plan" });
+router.route("/settings", settings.render, { name: "settings", tab: "settings" });
+router.route("/sync", sync.render, { name: "sync", tab: "today" });
+
+router.setGuard(async (match) => {
+  const name = match.options.name;
+  if (!PUBLIC.has(name) && !state.account) {
+    router.go("/login", { replace: true });
+    return false;
+  }
+  if (name === "login" && state.account) {
+    router.go("/today", { replace: true });
+    return false;
+  }
+  const tabs = document.getElementById("tabs");
+  tabs.hidden = !match.options.tab;
+  for (const a of tabs.querySelectorAll("a")) {
+    if (a.dataset.tab === match.options.tab) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  return true;
+});
+
+function renderSync(items) {
+  const el = document.getElementById("sync");
+  el.replaceChildren();
+  const failed = items.filter((i) => i.status === "failed").length;
+  const waiting = items.length - failed;
+  if (!items.length) return;
+  const text = failed
+    ? `${plural(failed, "change")} could not be saved`
+    : `${plural(waiting, "change")} waiting to sync`;
+  el.append(h("a", { href: "#/sync", class: failed ? "sync-link failed" : "sync-link" }, text));
+}
+
+function onSynced() {
+  const name = router.currentRoute()?.options.name;
+  if (name === "today" || name === "plan" || name === "sync") router.render();
+}
+
+async function boot() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  }
+  outbox.onChange(renderSync);
+  window.addEventListener("online", () => (state.online = true));
+  window.addEventListener("offline", () => (state.online = false));
+  try {
+    await restore();
+  } catch {
+    show(screen("Anagen cannot start", alert("We could not reach your clinic's service. Check your connection, then try again."), button("Try again", () => location.reload())));
+    return;
+  }
+  await router.start();
+  if (state.account) outbox.start(onSynced);
+  else if (await db.exists()) outbox.pending().then(renderSync);
+}
+
+// Login and invite screens announce a new session; the outbox starts for that patient.
+window.addEventListener("anagen:signedin", () => outbox.start(onSynced));
+
+boot();

@@ -1,0 +1,58 @@
+// The reminder days, time and time zone form, shared by onboarding and settings.
+import { h, alert } from "../dom.js";
+import { WEEKDAYS, deviceZone, zoneLabel } from "../format.js";
+
+// Same rule as the server: enough whole days between the two weekdays for the minimum gap.
+export const minDaysApart = (minGapHours) => Math.ceil((minGapHours + 1) / 24);
+
+export function daysApart(a, b) {
+  const d = Math.abs(a - b);
+  return Math.min(d, 7 - d);
+}
+
+export function reminderFields(settings, protocol, { confirmZone = false } = {}) {
+  const minDays = minDaysApart(protocol ? protocol.min_gap_hours : 48);
+  const chosen = new Set(settings.reminder_weekdays || []);
+  const boxes = WEEKDAYS.map((name, i) =>
+    h("div", { class: "check day" },
+      h("input", { id: `day-${i}`, type: "checkbox", value: String(i), checked: chosen.has(i) }),
+      h("label", { for: `day-${i}` }, name))
+  );
+  const time = h("input", { id: "reminder-time", type: "time", value: settings.reminder_time || "20:00", required: true });
+  const device = deviceZone();
+  const home = settings.time_zone || device;
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [home, device];
+  const zone = h("select", { id: "time-zone" },
+    [...new Set([home, device, ...zones])].map((z) => h("option", { value: z, selected: z === (confirmZone ? device : home) }, zoneLabel(z))));
+  const zoneNote = confirmZone
+    ? h("p", { class: "hint", id: "zone-hint" }, `We detected ${zoneLabel(device)} from this phone. Change it if that is not where you live.`)
+    : home !== device
+      ? h("p", { class: "hint", id: "zone-hint" }, `Your phone is set to ${zoneLabel(device)}. Reminders stay on your home time (${zoneLabel(home)}) unless you change it here.`)
+      : h("p", { class: "hint", id: "zone-hint" }, "Reminders follow this time zone, even when you travel.");
+  zone.setAttribute("aria-describedby", "zone-hint");
+
+  const element = h("div", { class: "stack" },
+    h("fieldset", { class: "days" },
+      h("legend", {}, "Two reminder days"),
+      h("p", { class: "hint" }, `Set by your clinic: your two days must be at least ${minDays} days apart (for example Monday and Thursday).`),
+      h("div", { class: "day-grid" }, boxes)),
+    h("div", { class: "field" }, h("label", { for: "reminder-time" }, "Reminder time"), time),
+    h("div", { class: "field" }, h("label", { for: "time-zone" }, "Time zone"), zoneNote, zone)
+  );
+
+  function value() {
+    const days = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => Number(i.value));
+    if (days.length !== 2) return { error: "Choose exactly two reminder days." };
+    if (daysApart(days[0], days[1]) < minDays)
+      return { error: `${WEEKDAYS[days[0]]} and ${WEEKDAYS[days[1]]} are too close together. Choose days at least ${minDays} days apart.` };
+    if (!/^\d{2}:\d{2}$/.test(time.value)) return { error: "Enter a reminder time, for example 20:00." };
+    return { value: { reminder_weekdays: days, reminder_time: time.value, time_zone: zone.value } };
+  }
+  return { element, value };
+}
+
+export function fieldErrors(err, make = alert) {
+  const names = { reminder_weekdays: "Reminder days", reminder_time: "Reminder time", time_zone: "Time zone", quiet_hours: "Quiet hours" };
+  const list = Object.entries(err.fields || {}).map(([k, v]) => `${names[k] || k}: ${v}`);
+  return make(list.length ? `${err.message} ${list.join(" ")}` : err.message);
+}

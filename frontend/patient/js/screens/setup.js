@@ -1,0 +1,110 @@
+// After the account exists: install to home screen, notifications, reminder days.
+import * as api from "../api.js";
+import * as installer from "../install.js";
+import * as push from "../push.js";
+import { load } from "../state.js";
+import { h, show, screen, alert, notice, button, busy, progress } from "../dom.js";
+import { go } from "../router.js";
+import { reminderFields, fieldErrors } from "./reminderform.js";
+
+const STEPS = 3;
+
+export function install() {
+  const where = installer.platform();
+  if (where === "installed") return go("/setup/notifications", { replace: true });
+  const next = () => go("/setup/notifications");
+  const body = [];
+  if (where === "ios-safari") {
+    body.push(
+      h("p", {}, "On iPhone and iPad, reminders only arrive once Anagen is on your home screen."),
+      h("ol", { class: "steps-list" },
+        h("li", {}, "Tap the Share button (a square with an arrow pointing up) at the bottom of Safari."),
+        h("li", {}, "Scroll down and tap “Add to Home Screen”."),
+        h("li", {}, "Tap “Add”, then open Anagen from your home screen.")),
+      button("I have added it", next),
+      button("Skip for now", next, { kind: "secondary" })
+    );
+  } else if (where === "ios-other") {
+    body.push(
+      h("p", {}, "On iPhone and iPad, reminders only arrive once Anagen is on your home screen, and only Safari can add it."),
+      h("p", {}, "Copy this page's address, open it in Safari, then tap Share → “Add to Home Screen”."),
+      button("Skip for now", next, { kind: "secondary" })
+    );
+  } else {
+    const status = h("p", { role: "status" });
+    const installBtn = button("Install Anagen", async () => {
+      const outcome = await installer.prompt();
+      if (outcome === "accepted") next();
+      else status.textContent = outcome === "dismissed" ? "Not installed. You can install Anagen later from your browser's menu." : "Use your browser's menu and choose “Install app” or “Add to Home screen”.";
+    });
+    body.push(
+      h("p", {}, "Install Anagen so it opens like an app, works without signal and can remind you."),
+      installer.canPrompt() ? installBtn : h("p", {}, "Open your browser's menu (⋮) and choose “Install app” or “Add to Home screen”."),
+      status,
+      button(installer.canPrompt() ? "Not now" : "Next", next, { kind: "secondary" })
+    );
+  }
+  show(screen("Add Anagen to your home screen", progress(1, STEPS, `Getting ready · step 1 of ${STEPS}`), ...body));
+}
+
+export function notifications() {
+  const next = () => go("/setup/reminders");
+  const status = h("div", { role: "status" });
+  const permission = push.permission();
+  const describe = (p) => {
+    status.replaceChildren();
+    if (p === "granted") status.append(notice("Notifications are on. We will remind you on your application days.", "ok"));
+    if (p === "denied") status.append(notice("Notifications are blocked. To get reminders, allow notifications for Anagen in your phone's settings. Until then, open the app on your application days.", "warn"));
+    if (p === "unsupported") status.append(notice("This browser cannot show notifications. Add Anagen to your home screen, or open the app on your application days.", "warn"));
+  };
+  const allow = button("Allow notifications", async (event) => {
+    await busy(event.currentTarget, "Asking…", async () => {
+      const p = await push.requestPermission();
+      if (p === "granted") await push.subscribeToPush().catch(() => null);
+      describe(p);
+      if (p !== "default") allow.hidden = true;
+    });
+  });
+  if (permission !== "default") allow.hidden = true;
+  describe(permission);
+  show(
+    screen(
+      "Reminders on your phone",
+      progress(2, STEPS, `Getting ready · step 2 of ${STEPS}`),
+      h("p", {}, "Anagen can send a reminder when an application is due, and a nudge if you have not done it yet. Reminders never include health details."),
+      allow,
+      status,
+      button("Next", next, { kind: "secondary" })
+    )
+  );
+}
+
+export async function reminders() {
+  show(screen("Your reminder days", h("p", { class: "loading", role: "status" }, "Loading…")));
+  let settings, protocol;
+  try {
+    [settings, protocol] = await Promise.all([load("settings"), load("protocol")]).then((r) => r.map((x) => x.data));
+  } catch (err) {
+    show(screen("Your reminder days", alert(err.message), button("Try again", () => reminders())));
+    return;
+  }
+  const form = reminderFields(settings, protocol, { confirmZone: true });
+  const errors = h("div", { class: "errors" });
+  const submit = h("button", { type: "submit", class: "btn primary" }, "Save and finish");
+  const el = h("form", { class: "stack" }, form.element, errors, submit);
+  el.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errors.replaceChildren();
+    const { value, error } = form.value();
+    if (error) return errors.append(alert(error));
+    await busy(submit, "Saving…", async () => {
+      try {
+        await api.patch("/api/me/settings", value);
+        go("/today", { replace: true });
+      } catch (err) {
+        errors.append(fieldErrors(err));
+      }
+    });
+  });
+  show(screen("Your reminder days", progress(3, STEPS, `Getting ready · step 3 of ${STEPS}`), h("p", {}, "Pick the two days of the week you will do your applications, and a time that suits you."), el));
+}

@@ -1,0 +1,131 @@
+"""Installability, the service worker and offline start, session resume, sign-out."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .flows import sign_in, wait_for_service_worker
+
+pytestmark = pytest.mark.browser
+
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def test_manifest_icons_and_headers(page, live_server):
+    response = page.goto("/")
+    assert response.headers["content-security-policy"] == CSP
+    manifest = page.request.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    m = manifest.json()
+    assert m["name"] == "Anagen" and m["short_name"]
+    assert m["start_url"] == "/" and m["scope"] == "/" and m["display"] == "standalone"
+    assert m["theme_color"] and m["background_color"]
+    sizes = {(i["sizes"], i.get("purpose", "any")) for i in m["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in m["icons"]:
+        assert page.request.get(icon["src"]).headers["content-type"] == "image/png"
+    assert page.locator("link[rel=apple-touch-icon]").count() == 1
+    assert page.request.get(page.locator("link[rel=apple-touch-icon]").get_attribute("href")).ok
+    sw = page.request.get("/sw.js")
+    assert sw.headers["service-worker-allowed"] == "/"
+    assert "__ANAGEN_" not in sw.text()
+    # No inline script or style anywhere in the shell.
+    html = page.request.get("/").text()
+    assert "<script>" not in html and " style=" not in html and " onclick" not in html
+
+
+def test_app_starts_offline_and_never_caches_the_api(page, context, enrolled):
+    _patient, _course, email, password = enrolled()
+    sign_in(page, email, password)
+    wait_for_service_worker(page)
+    page.get_by_role("link", name="Plan", exact=True).click()
+    page.heading("Your plan")
+    cached = page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+                for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
+            }
+            return urls;
+        }"""
+    )
+    assert cached and not [u for u in cached if "/api/" in u]
+
+    context.set_offline(True)
+    page.goto("/#/today")
+    page.reload()
+    page.heading("Today")
+    expect(page.locator("#main")).to_contain_text("You are offline")
+    expect(page.locator(".next .course-label")).to_have_text("Application 2 of 24 · kit 1")
+    page.get_by_role("link", name="Plan", exact=True).click()
+    page.heading("Your plan")
+    expect(page.locator(".calendar .day.has")).to_have_count(24)
+    context.set_offline(False)
+
+
+def test_interrupted_session_resumes_with_back_and_forward(page, enrolled):
+    _patient, _course, email, password = enrolled()
+    sign_in(page, email, password)
+    page.get_by_role("button", name="Start application").click()
+    page.heading("Get ready")
+    page.get_by_role("button", name="Next").click()
+    page.heading("Part your hair")
+    page.get_by_role("button", name="Next").click()
+    page.heading("Stamp each area")
+    assert page.url.endswith("#/session/3")
+    page.get_by_role("button", name="Add a pass to Crown").click()
+    page.get_by_role("button", name="Add a pass to Crown").click()
+    page.go_back()
+    page.heading("Part your hair")
+    page.go_forward()
+    page.heading("Stamp each area")
+    expect(page.locator("#count-crown")).to_have_text("2 of 4 passes")
+
+    # Closing the app mid-session: Today offers to continue where the patient stopped.
+    page.goto("/#/today")
+    page.reload()
+    page.heading("Today")
+    expect(page.locator(".next")).to_contain_text("You stopped at step 3")
+    page.get_by_role("button", name="Continue application").click()
+    page.heading("Stamp each area")
+    expect(page.locator("#count-crown")).to_have_text("2 of 4 passes")
+    # Going further than the patient has been is not possible by editing the address.
+    page.goto("/#/session/7")
+    page.heading("Stamp each area")
+
+
+def test_sign_out_leaves_nothing_personal(page, enrolled):
+    _patient, _course, email, password = enrolled()
+    sign_in(page, email, password)
+    wait_for_service_worker(page)
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.heading("Settings")
+    page.get_by_role("button", name="Sign out").click()
+    page.heading("Sign in")
+    left = page.evaluate(
+        """async () => ({
+            dbs: (await indexedDB.databases()).map((d) => d.name),
+            local: localStorage.length,
+            session: sessionStorage.length,
+            caches: await caches.keys(),
+        })"""
+    )
+    assert left["dbs"] == [] and left["local"] == 0 and left["session"] == 0
+    assert all(name.startswith("anagen-shell-") for name in left["caches"])
+    session = page.request.get("/api/auth/session").json()
+    assert session["authenticated"] is False
+
+
+def test_login_errors_are_plain(page, enrolled):
+    _patient, _course, email, _password = enrolled()
+    page.goto("/#/login")
+    page.heading("Sign in")
+    page.check_screen("login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
