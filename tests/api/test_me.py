@@ -1,6 +1,7 @@
 """The patient's own API: today, plan, protocol, settings, and exactly-once completions."""
 
 import datetime as dt
+import re
 import uuid
 
 from factories import make_clinic, make_enrolled_patient
@@ -124,6 +125,8 @@ def test_out_of_order_and_too_soon_are_conflicts(app_ctx, api):
     response = complete(api, 2, completion())
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "too_soon"
+    # In the patient's words and zone, e.g. "... from Thu 4 Dec, 20:00."
+    assert re.search(r"from \w{3} \d{1,2} \w{3}, \d{2}:\d{2}\.$", response.get_json()["error"]["message"])
     assert complete(api, 1, completion()).get_json()["error"]["code"] == "already_recorded"
     assert logs() == 1
 

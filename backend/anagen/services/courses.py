@@ -21,6 +21,7 @@ from anagen.protocol import (
 )
 from anagen.services import reminders
 from anagen.services.protocols import course_protocol, effective_protocol
+from anagen.timefmt import human
 
 SEVERITIES = ("none", "mild", "moderate", "severe")
 # How far a device clock may run ahead of ours before a completion time is refused.
@@ -212,7 +213,8 @@ def record_application(
     if done and completed_at < done[-1] + dt.timedelta(hours=protocol.min_gap_hours):
         allowed = done[-1] + dt.timedelta(hours=protocol.min_gap_hours)
         raise Conflict(
-            f"It is too soon after your last application. Please wait until {allowed.isoformat()}.",
+            "It's too soon after your last application. You can do this one from "
+            f"{human(allowed, course.patient.time_zone)}.",
             {"completed_at": allowed.isoformat()},
             code="too_soon",
         )
