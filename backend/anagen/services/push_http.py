@@ -16,6 +16,7 @@ verification through `ssl`; explicit connect and read timeouts.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import ssl
@@ -82,11 +83,10 @@ class Connection:
     def close(self) -> None:
         sock, self.sock = self.sock, None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.rfile.close()
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
     def is_dropped(self) -> bool:
         """An idle keep-alive socket that is readable was closed (or spoken to) by the peer."""
