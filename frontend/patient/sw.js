@@ -39,37 +39,90 @@ self.addEventListener("fetch", (event) => {
   }
 });
 
-// Reminders (the push issue fills in the details). Tapping the notification opens today's
-// application: action buttons are extras, Safari shows none.
+// Reminders. Every push shows a notification (iOS revokes a subscription whose pushes show
+// none), tagged with the occurrence id so a repeated delivery replaces rather than adds.
+// Tapping the notification does the main thing (opens the app where the reminder points);
+// the "Snooze" action is an extra that only Chromium shows.
+const ICON = "/app/icons/icon-192.png";
+const GENERIC = { title: "Anagen reminder", body: "Open Anagen to see what is due." };
+
+// Only the app's own screens: a URL from a payload never leaves the origin.
+function appUrl(value) {
+  return typeof value === "string" && /^\/#\/[\w\-/]*$/.test(value) ? value : "/#/today";
+}
+
+const text = (value, fallback, max) => (typeof value === "string" && value.trim() ? value.slice(0, max) : fallback);
+
 self.addEventListener("push", (event) => {
-  let data = {};
+  let data = null;
   try {
-    data = event.data ? event.data.json() : {};
+    data = event.data ? event.data.json() : null;
   } catch {
-    data = {};
+    data = null;
   }
+  if (!data || typeof data !== "object") data = {};
+  const id = /^[\w-]{1,64}$/.test(String(data.id ?? "")) ? String(data.id) : null;
+  const snooze = data.snooze === true && id !== null;
   event.waitUntil(
-    self.registration.showNotification(data.title || "Anagen", {
-      body: data.body || "Open Anagen to see what is due.",
-      tag: data.tag || data.id || undefined,
-      icon: "/app/icons/icon-192.png",
-      badge: "/app/icons/icon-192.png",
-      data: { url: data.url || "/#/today" },
+    self.registration.showNotification(text(data.title, GENERIC.title, 80), {
+      body: text(data.body, GENERIC.body, 240),
+      tag: id ? `occurrence-${id}` : "anagen-reminder",
+      renotify: false,
+      icon: ICON,
+      badge: ICON,
+      data: { url: appUrl(data.url), id, snooze },
+      actions: snooze ? [{ action: "snooze", title: "Snooze 1 h" }] : [],
     })
   );
 });
 
+// Snooze from the notification: the worker has the session cookie but not the CSRF token,
+// so it asks for the session first. If it fails, a notification offers the app's own
+// snooze screen instead (nothing is lost silently).
+async function snoozeFromWorker(id) {
+  try {
+    const session = await fetch("/api/auth/session", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const body = session.ok ? await session.json() : {};
+    if (!body.authenticated) throw new Error("signed out");
+    const response = await fetch(`/api/me/reminders/${encodeURIComponent(id)}/snooze`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRF-Token": body.csrf_token },
+    });
+    if (response.ok || response.status === 409 || response.status === 404) return;
+    throw new Error(`snooze ${response.status}`);
+  } catch {
+    await self.registration.showNotification("Anagen reminder", {
+      body: "The reminder could not be snoozed. Tap to open Anagen.",
+      tag: `occurrence-${id}`,
+      icon: ICON,
+      badge: ICON,
+      data: { url: `/#/snooze/${id}`, id, snooze: false },
+    });
+  }
+}
+
+async function openApp(path) {
+  const target = new URL(path, self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const app = windows.find((c) => new URL(c.url).origin === self.location.origin && new URL(c.url).pathname === "/");
+  if (app) {
+    // Focus first (allowed while handling the click), then let the app route itself:
+    // no reload, so a guided application in progress is not interrupted.
+    const focused = await app.focus().catch(() => app);
+    (focused || app).postMessage({ type: "anagen:open", url: path });
+    return;
+  }
+  await self.clients.openWindow(target);
+}
+
 self.addEventListener("notificationclick", (event) => {
-  event.notification.close();
-  const target = new URL((event.notification.data && event.notification.data.url) || "/#/today", self.location.origin).href;
-  event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((list) => {
-      for (const client of list) {
-        if (new URL(client.url).origin === self.location.origin) {
-          return client.focus().then((c) => c.navigate(target));
-        }
-      }
-      return self.clients.openWindow(target);
-    })
-  );
+  const notification = event.notification;
+  const data = notification.data || {};
+  notification.close();
+  if (event.action === "snooze" && data.id) {
+    event.waitUntil(snoozeFromWorker(data.id));
+    return;
+  }
+  event.waitUntil(openApp(appUrl(data.url)));
 });

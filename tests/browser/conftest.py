@@ -182,3 +182,25 @@ def invite_for(app_ctx):
         return patient, course, token
 
     return make
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Mobile pages in contexts of their own, for tests that need context options (granted
+    permissions) or set-up before the first page (`setup(context)`, e.g. init scripts)."""
+    made = []
+
+    def make(setup=None, **options):
+        ctx = browser.new_context(
+            base_url=live_server, locale="en-GB", timezone_id="Europe/London", **MOBILE, **options
+        )
+        result = setup(ctx) if setup else None
+        p = Page(ctx, live_server)
+        made.append((ctx, p))
+        return p, result
+
+    yield make
+    for ctx, _p in made:
+        ctx.close()
+    for _ctx, p in made:
+        p.assert_clean()

@@ -106,3 +106,148 @@ def wait_for_service_worker(page):
     """Until the service worker controls the page (clients.claim on its first activation)."""
     # A function, not an expression string: the page's CSP forbids eval of strings.
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+
+# -- Web push in a headless browser ---------------------------------------------------------
+# Headless Chromium refuses PushManager.subscribe(), so the page gets a stand-in whose
+# subscription is one the test's own push service (tests/pushservice.py) holds the keys of;
+# its state lives in the test process (FakePushDevice), so it survives reloads.
+PUSH_STUB = """(() => {
+  const SUB = __SUBSCRIPTION__;
+  const call = (op, arg) => window.__anagenPushDevice(op, arg === undefined ? null : arg);
+  const bytes = (b64) => Uint8Array.from(
+    atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (b64.length % 4)) % 4)),
+    (c) => c.charCodeAt(0));
+  const b64 = (key) => {
+    const a = key instanceof ArrayBuffer
+      ? new Uint8Array(key)
+      : new Uint8Array(key.buffer, key.byteOffset, key.byteLength);
+    return btoa(String.fromCharCode(...a)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  };
+  const make = (serverKey) => ({
+    endpoint: SUB.endpoint,
+    expirationTime: null,
+    options: { userVisibleOnly: true, applicationServerKey: bytes(serverKey).buffer },
+    getKey: (name) => (SUB.keys[name] ? bytes(SUB.keys[name]).buffer : null),
+    toJSON: () => ({ endpoint: SUB.endpoint, expirationTime: null, keys: { ...SUB.keys } }),
+    unsubscribe: () => call("unsubscribe").then(() => true),
+  });
+  PushManager.prototype.subscribe = async function (options = {}) {
+    if (options.userVisibleOnly !== true) {
+      throw new DOMException("userVisibleOnly must be true", "NotAllowedError");
+    }
+    const key = options.applicationServerKey;
+    if (!key) throw new DOMException("applicationServerKey is required", "AbortError");
+    const serverKey = typeof key === "string" ? key : b64(key);
+    await call("subscribe", serverKey);
+    return make(serverKey);
+  };
+  PushManager.prototype.getSubscription = async function () {
+    const serverKey = await call("get");
+    return serverKey ? make(serverKey) : null;
+  };
+})();"""
+
+
+class FakePushDevice:
+    """The browser side of one push subscription: `server_key` is the applicationServerKey
+    the page subscribed with (None when not subscribed); `calls` records what the page did."""
+
+    def __init__(self, subscription: dict):
+        self.subscription = subscription
+        self.server_key: str | None = None
+        self.calls: list[str] = []
+
+    def __call__(self, _source, op, arg):
+        self.calls.append(op)
+        if op == "subscribe":
+            self.server_key = arg
+        elif op == "unsubscribe":
+            self.server_key = None
+        return self.server_key
+
+
+def install_push_stub(context, subscription: dict) -> FakePushDevice:
+    """Replaces PushManager.subscribe/getSubscription in every page of `context`."""
+    import json
+
+    device = FakePushDevice(subscription)
+    context.expose_binding("__anagenPushDevice", device)
+    context.add_init_script(PUSH_STUB.replace("__SUBSCRIPTION__", json.dumps(subscription)))
+    return device
+
+
+def wait_until(page, condition, timeout=15.0, message="condition"):
+    """Polls `condition()` (server-side state) while letting the browser run (not time.sleep:
+    the page's calls into the test process are only answered inside Playwright calls)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        page.wait_for_timeout(100)
+
+
+class PushDelivery:
+    """Pushes to the page's real service worker over the DevTools protocol, as a browser's
+    push service would (the payload as the worker's `event.data`)."""
+
+    def __init__(self, page, origin: str):
+        self.page = page
+        self.origin = origin
+        self.registrations: dict[str, dict] = {}
+        self.cdp = page.context.new_cdp_session(page.page)
+        self.cdp.on("ServiceWorker.workerRegistrationUpdated", self._updated)
+        self.cdp.send("ServiceWorker.enable")
+
+    def _updated(self, event):
+        for reg in event["registrations"]:
+            if reg.get("isDeleted"):
+                self.registrations.pop(reg["registrationId"], None)
+            else:
+                self.registrations[reg["registrationId"]] = reg
+
+    def registration_id(self) -> str:
+        scope = self.origin + "/"
+        found = wait_until(
+            self.page,
+            lambda: [r for r, reg in self.registrations.items() if reg["scopeURL"] == scope],
+            message="the service worker registration",
+        )
+        return found[0]
+
+    def deliver(self, data: str) -> None:
+        self.cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": self.origin, "registrationId": self.registration_id(), "data": data},
+        )
+
+
+def shown_notifications(page) -> list[dict]:
+    """What the service worker is showing: registration.getNotifications()."""
+    return page.evaluate(
+        """async () => (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
+            title: n.title, body: n.body, tag: n.tag, data: n.data, timestamp: n.timestamp,
+            actions: (n.actions || []).map((a) => ({ action: a.action, title: a.title })),
+            icon: n.icon, badge: n.badge, renotify: n.renotify,
+        }))"""
+    )
+
+
+def set_notification_permission(page, setting: str) -> None:
+    """ "granted", "denied" or "prompt" for the page's origin, in its own browser context only
+    (Playwright can grant or clear, not deny)."""
+    info = page.context.new_cdp_session(page.page).send("Target.getTargetInfo")["targetInfo"]
+    page.context.browser.new_browser_cdp_session().send(
+        "Browser.setPermission",
+        {
+            "permission": {"name": "notifications"},
+            "setting": setting,
+            "origin": page.base_url,
+            "browserContextId": info["browserContextId"],
+        },
+    )

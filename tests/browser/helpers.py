@@ -34,3 +34,62 @@ def logs_for(course_id: int, number: int) -> int:
         .join(PlannedApplication, ApplicationLog.planned_application_id == PlannedApplication.id)
         .where(PlannedApplication.course_id == course_id, PlannedApplication.number == number)
     )
+
+
+def push_endpoints(patient_id: int) -> list[str]:
+    """The push-subscription endpoints the server holds for a patient."""
+    from anagen.models import PushSubscription
+
+    db.session.rollback()  # see the live server's commits
+    return list(
+        db.session.scalars(
+            sa.select(PushSubscription.endpoint).where(PushSubscription.patient_id == patient_id)
+        )
+    )
+
+
+def reminders_of(patient_id: int, kind: str | None = None) -> list:
+    """The patient's reminder occurrences (oldest due first), optionally of one kind."""
+    from anagen.models import ReminderOccurrence
+
+    db.session.rollback()
+    query = sa.select(ReminderOccurrence).where(ReminderOccurrence.patient_id == patient_id)
+    if kind:
+        query = query.where(ReminderOccurrence.kind == kind)
+    return list(db.session.scalars(query.order_by(ReminderOccurrence.due_at, ReminderOccurrence.id)))
+
+
+def due_reminder(course_id: int, number: int = 2) -> int:
+    """The id of a pending `due` reminder of application `number`, due a second ago (one is
+    added, as a snooze of the scheduled one, if none is pending)."""
+    from anagen.models import Course, PlannedApplication, ReminderOccurrence
+
+    db.session.rollback()
+    row = db.session.scalar(
+        sa.select(PlannedApplication).where(
+            PlannedApplication.course_id == course_id, PlannedApplication.number == number
+        )
+    )
+    now = utcnow()
+    occurrences = list(
+        db.session.scalars(
+            sa.select(ReminderOccurrence).where(
+                ReminderOccurrence.planned_application_id == row.id, ReminderOccurrence.kind == "due"
+            )
+        )
+    )
+    for occ in occurrences:
+        if occ.status == "pending":
+            occ.due_at = now - dt.timedelta(seconds=1)
+            db.session.commit()
+            return occ.id
+    occ = ReminderOccurrence(
+        patient_id=db.session.get(Course, row.course_id).patient_id,
+        planned_application_id=row.id,
+        kind="due",
+        seq=max((o.seq for o in occurrences), default=-1) + 1,
+        due_at=now - dt.timedelta(seconds=1),
+    )
+    db.session.add(occ)
+    db.session.commit()
+    return occ.id

@@ -2,6 +2,7 @@
 import "./install.js";
 import * as db from "./db.js";
 import * as outbox from "./outbox.js";
+import * as push from "./push.js";
 import * as router from "./router.js";
 import { state, restore } from "./state.js";
 import { h, show, screen, alert, button } from "./dom.js";
@@ -14,6 +15,7 @@ import * as session from "./screens/session.js";
 import * as plan from "./screens/plan.js";
 import * as settings from "./screens/settings.js";
 import * as sync from "./screens/sync.js";
+import * as snooze from "./screens/snooze.js";
 
 const PUBLIC = new Set(["login", "invite"]);
 
@@ -29,6 +31,7 @@ router.route("/session/:step", session.render, { name: "session" });
 router.route("/plan", plan.render, { name: "plan", tab: "plan" });
 router.route("/settings", settings.render, { name: "settings", tab: "settings" });
 router.route("/sync", sync.render, { name: "sync", tab: "today" });
+router.route("/snooze/:id", snooze.render, { name: "snooze" });
 
 router.setGuard(async (match) => {
   const name = match.options.name;
@@ -69,6 +72,11 @@ function onSynced() {
 async function boot() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+    // A tapped notification, with the app already open: the worker asks for its screen.
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      const data = event.data || {};
+      if (data.type === "anagen:open" && typeof data.url === "string" && data.url.startsWith("/#/")) router.go(data.url.slice(2));
+    });
   }
   outbox.onChange(renderSync);
   window.addEventListener("online", () => (state.online = true));
@@ -80,11 +88,17 @@ async function boot() {
     return;
   }
   await router.start();
-  if (state.account) outbox.start(onSynced);
+  if (state.account) {
+    outbox.start(onSynced);
+    push.resync();
+  }
   else if (await db.exists()) outbox.pending().then(renderSync);
 }
 
 // Login and invite screens announce a new session; the outbox starts for that patient.
-window.addEventListener("anagen:signedin", () => outbox.start(onSynced));
+window.addEventListener("anagen:signedin", () => {
+  outbox.start(onSynced);
+  push.resync();
+});
 
 boot();

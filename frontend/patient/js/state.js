@@ -20,8 +20,12 @@ export async function adoptSession(body) {
 export async function restore() {
   try {
     if (localStorage.getItem("anagen.signout")) {
+      // Signed out offline: the server still has this phone's push subscription and session.
+      const endpoint = localStorage.getItem("anagen.signout.push");
+      if (endpoint) await api.request("DELETE", "/api/me/push-subscriptions", { endpoint }).catch(() => null);
       await api.logout();
       localStorage.removeItem("anagen.signout");
+      localStorage.removeItem("anagen.signout.push");
     }
     const body = await api.session();
     if (body.authenticated) return adoptSession(body);

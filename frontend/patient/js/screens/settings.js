@@ -79,26 +79,67 @@ export async function render() {
   );
 }
 
+// What notifications do on this phone, in plain words, and what to do about it.
+const STATE_TEXT = {
+  on: ["Notifications are on for this phone.", "ok"],
+  off: ["Notifications are off. Turn them on to get a reminder when an application is due.", "warn"],
+  blocked: [
+    "Notifications are blocked in your browser's settings, so reminders cannot reach you. To fix it, open the site settings for Anagen (tap the icon next to the address, or on Android: Settings → Apps → your browser → Notifications), allow notifications, then come back here.",
+    "warn",
+  ],
+  unsupported: ["This browser cannot show notifications. Open Anagen on your application days to see what is due.", "warn"],
+  "ios-install": [
+    "On iPhone and iPad, reminders only arrive when Anagen is on your home screen. In Safari, tap Share → “Add to Home Screen”, open Anagen from your home screen, then turn notifications on there.",
+    "warn",
+  ],
+};
+
 function notificationsBlock() {
-  const p = push.permission();
-  const text = {
-    granted: "Notifications are on.",
-    denied: "Notifications are blocked. To get reminders, allow notifications for Anagen in your phone's settings.",
-    default: "Notifications are off.",
-    unsupported: "This browser cannot show notifications. On iPhone, add Anagen to your home screen first.",
-  }[p];
-  const status = h("p", { role: "status" }, text);
-  return h("div", { class: "card" },
-    h("h2", {}, "Notifications"),
-    status,
-    p === "default"
-      ? button("Turn on notifications", async (e) => {
-          const result = await push.requestPermission();
-          if (result === "granted") await push.subscribeToPush().catch(() => null);
-          e.target.hidden = result !== "default";
-          status.textContent = result === "granted" ? "Notifications are on." : "Notifications are still off.";
-        }, { kind: "secondary" })
-      : null);
+  const status = h("div", { role: "status" });
+  const actions = h("div", { class: "stack" });
+  const say = (text, kind = "ok") => status.replaceChildren(notice(text, kind));
+  // Permission granted: make sure the server knows this phone.
+  const register = async () => {
+    try {
+      await push.subscribeToPush();
+      return true;
+    } catch (err) {
+      say(err.offline ? "Notifications are allowed, but this phone could not be registered for reminders while offline. It will be done the next time you open Anagen online." : "Notifications are allowed, but this phone could not be registered for reminders. Try again in a moment.", "warn");
+      return false;
+    }
+  };
+  const allowed = () => {
+    refresh();
+    return register();
+  };
+  const sendTest = async () => {
+    if (!(await register())) return;
+    try {
+      await push.sendTest();
+      say("Sent — it should arrive within a minute. If nothing arrives, check that Do Not Disturb is off and that notifications for Anagen are allowed in your phone's settings.");
+    } catch (err) {
+      if (err.status === 429) say("You have sent several tests just now. Wait a minute, then try again.", "warn");
+      else say(err.offline ? "You are offline. Connect to the internet, then try again." : err.message, "error");
+    }
+  };
+  const refresh = () => {
+    const s = push.state();
+    say(...STATE_TEXT[s]);
+    actions.replaceChildren();
+    if (s === "off") {
+      actions.append(button("Turn on notifications", (e) => busy(e.currentTarget, "Asking…", async () => {
+        const result = await push.requestPermission();
+        if (result === "granted") await allowed();
+        else refresh();
+      })));
+    } else if (s === "blocked") {
+      actions.append(button("I have allowed them", () => (push.permission() === "granted" ? allowed() : refresh()), { kind: "secondary" }));
+    } else if (s === "on") {
+      actions.append(button("Send me a test notification", (e) => busy(e.currentTarget, "Sending…", sendTest), { kind: "secondary" }));
+    }
+  };
+  refresh();
+  return h("div", { class: "card" }, h("h2", {}, "Notifications"), status, actions);
 }
 
 function signOutBlock() {
@@ -107,10 +148,14 @@ function signOutBlock() {
     const waiting = await outbox.pending();
     if (waiting.length && !confirm(`${waiting.length} change(s) have not reached your clinic yet. If you sign out now they will be lost. Sign out anyway?`)) return;
     await busy(btn, "Signing out…", async () => {
+      // This phone stops getting this patient's reminders: the server forgets it first
+      // (while still signed in), then the browser's subscription ends.
+      const unsubscribed = await push.unsubscribeFromPush().catch(() => ({ removed: true }));
       const ended = await api.logout().then(() => true, () => false);
       await wipe();
       // Offline, the server session outlives the sign-out: end it on the next start.
       if (!ended) localStorage.setItem("anagen.signout", "1");
+      if (!ended && !unsubscribed.removed) localStorage.setItem("anagen.signout.push", unsubscribed.endpoint);
       history.replaceState(null, "", "/#/login");
       location.reload();
     });

@@ -60,13 +60,19 @@ export function notifications() {
   const allow = button("Allow notifications", async (event) => {
     await busy(event.currentTarget, "Asking…", async () => {
       const p = await push.requestPermission();
-      if (p === "granted") await push.subscribeToPush().catch(() => null);
       describe(p);
+      if (p === "granted") await register();
       if (p !== "default") allow.hidden = true;
     });
   });
+  // Allowed: this phone's subscription goes to the server (again, if it already went).
+  const register = () =>
+    push.subscribeToPush().catch(() => {
+      status.replaceChildren(notice("Notifications are on, but this phone could not be registered for reminders just now. Anagen will try again each time you open it.", "warn"));
+    });
   if (permission !== "default") allow.hidden = true;
   describe(permission);
+  if (permission === "granted") register();
   show(
     screen(
       "Reminders on your phone",
