@@ -44,6 +44,8 @@ def test_app_starts_offline_and_never_caches_the_api(page, context, enrolled):
     wait_for_service_worker(page)
     page.get_by_role("link", name="Plan", exact=True).click()
     page.heading("Your plan")
+    # The plan has arrived (and been kept on the device) before the network goes.
+    expect(page.locator(".calendar .day.has")).to_have_count(24)
     cached = page.evaluate(
         """async () => {
             const urls = [];
