@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ def create_app(config: dict[str, Any] | None = None):
     app.config.from_mapping(load_config(instance))
     app.config.from_mapping(config)
 
+    # SQLAlchemy logs every bound parameter (check-in notes, pain scores) at INFO and
+    # every row at DEBUG if it inherits a verbose root level: keep it at WARNING.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -62,7 +62,8 @@ def load_config(instance: Path) -> dict:
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # pre_ping lets the app survive a database restart without being restarted.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a statement logged on error never carries a health value.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000"),
         "PHOTO_STORAGE": os.environ.get("PHOTO_STORAGE", "local"),
         "PHOTO_DIR": os.environ.get("PHOTO_DIR", str(instance / "photos")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from anagen.api.errors import error_body
 
@@ -94,6 +95,13 @@ def mapping_size(self, field, ret, **kwargs) -> dict:
     return {}
 
 
+def storable_text(self, field, ret, **kwargs) -> dict:
+    """Free text documents what StrictSchema refuses: the NUL character, which no column stores."""
+    if type(field) is ma.fields.String and "pattern" not in ret and "enum" not in ret:
+        return {"pattern": "^[^\\u0000]*$"}
+    return {}
+
+
 class AnagenApi(Api):
     """flask-smorest's Api with the project's one error shape, in responses and in the document."""
 
@@ -110,10 +118,25 @@ def api_modules() -> tuple:
     return (auth, invites, me, push, clinic_patients, clinic_staff)
 
 
+class RecordId(IntegerConverter):
+    """`<int:…>` in every route: a positive id the database's integer column can hold.
+
+    Anything larger cannot name a record, so it answers 404 instead of reaching the
+    database (PostgreSQL's integer ends at 2**31 - 1).
+    """
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app) -> AnagenApi:
     """One Api per app (tests build many apps), with every resource blueprint attached."""
+    app.url_map.converters["int"] = RecordId
     api = AnagenApi(app, spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
-    for attribute_function in (nullable_nested, url_pattern, mapping_size):
+    api.register_converter(RecordId, lambda c: {"type": "integer", "minimum": c.min, "maximum": c.max})
+    for attribute_function in (nullable_nested, url_pattern, mapping_size, storable_text):
         api.ma_plugin.converter.add_attribute_function(attribute_function)
     for module in api_modules():
         api.register_blueprint(module.bp)

@@ -7,7 +7,7 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, text
+from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
 from anagen.extensions import db
 from anagen.models import Patient
 from anagen.policy import account, get_patient, patients_of, requires
@@ -36,7 +36,7 @@ class EnrolSchema(StrictSchema):
         validate=validate.Length(min=1, max=len(SCALP_AREAS)),
     )
     protocol_version_id = fields.Integer(load_default=None, strict=True)
-    first_application_at = fields.AwareDateTime(required=True)
+    first_application_at = instant(required=True)
     reminder_weekdays = fields.List(
         fields.Integer(strict=True, validate=validate.Range(0, 6)),
         required=True,

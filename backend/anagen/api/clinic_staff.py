@@ -53,7 +53,7 @@ class AuditEventSchema(ma.Schema):
 
 
 class AuditQuerySchema(StrictSchema):
-    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 

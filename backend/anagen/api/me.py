@@ -7,7 +7,7 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import HHMM, StrictSchema
+from anagen.api.schemas import HHMM, StrictSchema, instant
 from anagen.extensions import db
 from anagen.policy import account, requires
 from anagen.services import idempotency, settings, today
@@ -92,7 +92,7 @@ class ProtocolSchema(ma.Schema):
 
 class StepEventSchema(StrictSchema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=30))
-    completed_at = fields.AwareDateTime(required=True)
+    completed_at = instant(required=True)
 
 
 class CheckInSchema(StrictSchema):
@@ -103,8 +103,8 @@ class CheckInSchema(StrictSchema):
 
 
 class CompleteSchema(StrictSchema):
-    started_at = fields.AwareDateTime(load_default=None)
-    completed_at = fields.AwareDateTime(required=True)
+    started_at = instant(load_default=None)
+    completed_at = instant(required=True)
     steps = fields.List(fields.Nested(StepEventSchema), load_default=list, validate=validate.Length(max=20))
     passes = fields.Dict(
         keys=fields.String(validate=validate.Length(max=30)),
@@ -140,7 +140,10 @@ class IdempotencyHeaderSchema(ma.Schema):
         unknown = ma.EXCLUDE
 
     idempotency_key = fields.String(
-        data_key="Idempotency-Key", required=True, validate=validate.Length(min=1, max=100)
+        data_key="Idempotency-Key",
+        required=True,
+        # Visible ASCII only: a UUID, as the PWA sends.
+        validate=validate.Regexp(r"^[\x21-\x7e]{1,100}$", error="1 to 100 visible ASCII characters."),
     )
 
 

@@ -16,10 +16,17 @@ NEW_PASSWORD = {"minLength": PASSWORD_MIN_LENGTH, "description": f"At least {PAS
 
 
 class StrictSchema(ma.Schema):
-    """Refuses unknown fields (marshmallow's default), documented as such."""
+    """Refuses unknown fields, and text no database can store, with a 422 naming the field."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def refuse_unstorable_text(self, data, **kwargs):
+        problems = _unstorable_text(data)
+        if problems:
+            raise ma.ValidationError(problems)
+        return data
 
 
 def text(max_len: int, *, required: bool = True, min_len: int = 1, **kw) -> ma.fields.String:
@@ -52,3 +59,43 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise ma.ValidationError("Must be true or false.")
         return value
+
+
+def _unstorable_text(value, path: str = "") -> dict[str, str]:
+    """Strings no database column can hold: NUL (PostgreSQL refuses it) or a lone surrogate."""
+    problems: dict[str, str] = {}
+    if isinstance(value, str):
+        if "\x00" in value:
+            problems[path or "_schema"] = "Contains a character that can't be stored."
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                problems[path or "_schema"] = "Contains a character that can't be stored."
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problems.update(
+                _unstorable_text(key, f"{path}.{key}".lstrip(".") if isinstance(key, str) else path)
+            )
+            problems.update(_unstorable_text(item, f"{path}.{key}".lstrip(".")))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            problems.update(_unstorable_text(item, f"{path}.{i}".lstrip(".")))
+    return problems
+
+
+# Instants a person could mean: anything else is a typo, and Python's date range ends
+# close to year 1 and 9999, where converting between zones overflows.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+
+
+def reasonable_instant(value) -> None:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ma.ValidationError(f"Must be a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+
+
+def instant(**kw) -> ma.fields.AwareDateTime:
+    """An ISO 8601 instant with its UTC offset, within a sensible range."""
+    # The pattern documents the year range, which OpenAPI 3.0 cannot state for date-times.
+    metadata = {"pattern": r"^(20[0-9]{2}|2100)-", **kw.pop("metadata", {})}
+    return ma.fields.AwareDateTime(validate=reasonable_instant, metadata=metadata, **kw)

@@ -26,6 +26,8 @@ from anagen.timefmt import human
 SEVERITIES = ("none", "mild", "moderate", "severe")
 # How far a device clock may run ahead of ours before a completion time is refused.
 CLOCK_SKEW = dt.timedelta(minutes=10)
+# One application takes minutes; a longer span is a device clock or data error.
+MAX_SESSION = dt.timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,13 @@ def record_application(
         raise InvalidInput(
             "The completion time is in the future.", {"completed_at": "Must not be in the future"}
         )
-    if started_at is not None and validate_instant(started_at, "started_at") > completed_at:
-        raise InvalidInput("The start is after the end.", {"started_at": "Must be before completed_at"})
+    if started_at is not None:
+        started_at = validate_instant(started_at, "started_at")
+        if not completed_at - MAX_SESSION <= started_at <= completed_at:
+            raise InvalidInput(
+                "The start and end times don't fit together.",
+                {"started_at": "Must be before completed_at, and at most 12 hours before it"},
+            )
     done = completions(course)
     expected = len(done) + 1
     if number != expected:

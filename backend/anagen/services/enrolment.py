@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from anagen.errors import Conflict, InvalidInput, NotFound
-from anagen.extensions import db
+from anagen.extensions import db, utcnow
 from anagen.models import Clinic, Course, Patient, ProtocolVersion, StaffUser
 from anagen.protocol import validate_zone
 from anagen.services.clinics import normalise_email
@@ -22,6 +22,8 @@ INDICATIONS = {
     "post_transplant": "After hair-restoration surgery, to prevent shock loss",
     "other": "Other (see notes)",
 }
+
+FIRST_APPLICATION_RANGE = dt.timedelta(days=365)
 
 NOT_SUITABLE_MESSAGE = (
     "Not suitable: advanced traction alopecia. The follicles in these areas are damaged and "
@@ -75,6 +77,8 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
     unknown = [a for a in e.target_areas if a not in SCALP_AREAS]
     if unknown or not e.target_areas:
         errors["target_areas"] = "Mark at least one area; known areas: " + ", ".join(SCALP_AREAS)
+    if abs(e.first_application_at - utcnow()) > FIRST_APPLICATION_RANGE:
+        errors["first_application_at"] = "The first application must be within a year of today"
     if errors:
         raise InvalidInput("Some enrolment details need attention.", errors)
     validate_zone(e.time_zone)
