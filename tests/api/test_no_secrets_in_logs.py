@@ -218,7 +218,9 @@ def test_a_whole_journey_leaves_no_secret_or_health_value_in_any_log(app, make_a
     _assert_nothing_leaks(sources, journey.secrets)
 
 
-@pytest.mark.parametrize("sql_level", [logging.WARNING, logging.INFO], ids=["as the app sets it", "statements echoed"])
+@pytest.mark.parametrize(
+    "sql_level", [logging.WARNING, logging.INFO], ids=["as the app sets it", "statements echoed"]
+)
 def test_sql_logging_keeps_parameters_out_of_the_log(app, make_api, caplog, sql_level):
     """The app pins SQLAlchemy's engine logger to WARNING whatever the root level, and even
     with statement echo turned on (INFO) the engine hides bound parameters. (Row logging at
