@@ -82,6 +82,11 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/staff", "POST"):                             ("admin",   401, 403, 403, 403, 201, 201),
     ("/api/clinic/staff/<int:staff_id>", "PATCH"):             ("record",  401, 403, 403, 403, 200, 404),
     ("/api/clinic/audit-events", "GET"):                       ("admin",   401, 403, 403, 403, 200, 200),
+    ("/api/clinic/settings", "GET"):                           ("admin",   401, 403, 403, 403, 200, 200),
+    ("/api/clinic/settings", "PATCH"):                         ("admin",   401, 403, 403, 403, 200, 200),
+    # The clinician records A's in-clinic application first; the admin's second try is a conflict.
+    ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
+                                                               ("record",  401, 403, 403, 201, 409, 404),
 }
 # fmt: on
 KINDS = {"public", "self", "patient", "staff", "record", "admin"}
@@ -250,12 +255,19 @@ REQUESTS = {
     ("/api/clinic/staff/<int:staff_id>", "PATCH"): lambda w, a: Call(
         f"/api/clinic/staff/{w.ids[CLIN_X]}", {"role": "clinician"}
     ),
+    ("/api/clinic/settings", "PATCH"): lambda w, a: Call(
+        "/api/clinic/settings", {"protocol_overrides": {"massage_seconds": 90}}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/applications/1/complete", {"completed_at": utcnow().isoformat()}
+    ),
 }
 # Records named in the URL, and the audit target each refusal names.
 TARGETS = {
     "/api/clinic/patients/<int:patient_id>": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/invites": ("patient", PAT_A),
     "/api/clinic/staff/<int:staff_id>": ("staff", CLIN_X),
+    "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
 }
 
 

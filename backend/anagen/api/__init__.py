@@ -113,9 +113,9 @@ class AnagenApi(Api):
 
 def api_modules() -> tuple:
     """Every API resource module; each exposes a flask_smorest Blueprint `bp`."""
-    from anagen.api import auth, clinic_patients, clinic_staff, invites, me, push
+    from anagen.api import auth, clinic_patients, clinic_settings, clinic_staff, invites, me, push
 
-    return (auth, invites, me, push, clinic_patients, clinic_staff)
+    return (auth, invites, me, push, clinic_patients, clinic_staff, clinic_settings)
 
 
 class RecordId(IntegerConverter):

@@ -7,11 +7,13 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from anagen.api.me import CheckInSchema, PlanItemSchema
 from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
 from anagen.extensions import db
 from anagen.models import Patient
 from anagen.policy import account, get_patient, patients_of, requires
 from anagen.services import audit, invites
+from anagen.services.courses import CheckIn, record_application, require_course
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
 from anagen.services.today import SCALP_AREAS, iso, plan
 
@@ -165,3 +167,35 @@ def new_invite(patient_id):
     invite = _new_invite(patient)
     db.session.commit()
     return invite
+
+
+class StaffRecordSchema(StrictSchema):
+    completed_at = instant(required=True)
+    check_in = fields.Nested(CheckInSchema, load_default=None)
+
+
+@bp.post("/<int:patient_id>/applications/<int:number>/complete")
+@requires("staff")
+@bp.arguments(StaffRecordSchema)
+@bp.response(201, PlanItemSchema)
+@bp.alt_response(409, description="Already recorded, not the next application, or too soon")
+def record_in_clinic(data, patient_id, number):
+    """Record an application done in the clinic (the first one, or any done at a visit)."""
+    acct = account()
+    patient = get_patient(acct, patient_id)
+    course = require_course(patient.id)
+    check_in = CheckIn(**data["check_in"]) if data["check_in"] else None
+    record_application(
+        course, number, completed_at=data["completed_at"], check_in=check_in, recorded_by_staff_id=acct.id
+    )
+    audit.record(
+        "application_recorded",
+        clinic_id=acct.clinic_id,
+        actor_type="staff",
+        actor_id=acct.id,
+        target_type="patient",
+        target_id=patient.id,
+        ip=request.remote_addr,
+    )
+    db.session.commit()
+    return plan(patient)["applications"][number - 1]
