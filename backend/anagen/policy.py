@@ -35,15 +35,28 @@ def account() -> Account:
     return current_user._get_current_object()
 
 
-def _refuse(acct: Account, reason: str, target_type: str | None = None, target_id: int | None = None) -> None:
+def record_action(
+    acct: Account, event: str, target_type: str | None = None, target_id: int | None = None, **detail
+) -> None:
+    """Audit something this account did in this request (who, from where, to which record)."""
     audit.record(
-        "access_refused",
+        event,
         clinic_id=acct.clinic_id,
         actor_type=acct.kind,
         actor_id=acct.id,
         target_type=target_type,
         target_id=target_id,
         ip=request.remote_addr,
+        **detail,
+    )
+
+
+def _refuse(acct: Account, reason: str, target_type: str | None = None, target_id: int | None = None) -> None:
+    record_action(
+        acct,
+        "access_refused",
+        target_type,
+        target_id,
         reason=reason,
         method=request.method,
         path=request.url_rule.rule if request.url_rule else None,

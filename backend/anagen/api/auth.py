@@ -11,7 +11,7 @@ from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictSchema, text
 from anagen.api.security import current_csrf_token, signed_in, signed_out
 from anagen.errors import Unauthenticated
 from anagen.extensions import db, limiter
-from anagen.policy import account
+from anagen.policy import account, record_action
 from anagen.services import accounts, audit
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Signing in and out")
@@ -107,12 +107,7 @@ def logout():
     """End this session on the server (a copied cookie stops working too)."""
     if current_user.is_authenticated:
         accounts.end_session(current_user.session)
-        audit.record(
-            "sign_out",
-            clinic_id=current_user.clinic_id,
-            actor_type=current_user.kind,
-            actor_id=current_user.id,
-        )
+        record_action(current_user, "sign_out")
         db.session.commit()
     signed_out()
 
@@ -124,7 +119,7 @@ def change_password(data):
     """Change the password; every other session of the account ends."""
     acct = account()
     accounts.change_password(acct, data["current_password"], data["new_password"])
-    audit.record("password_changed", clinic_id=acct.clinic_id, actor_type=acct.kind, actor_id=acct.id)
+    record_action(acct, "password_changed")
     db.session.commit()
     return session_body()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -11,8 +11,8 @@ from anagen.api.me import CheckInSchema, PlanItemSchema
 from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
 from anagen.extensions import db
 from anagen.models import Patient
-from anagen.policy import account, get_patient, patients_of, requires
-from anagen.services import audit, invites
+from anagen.policy import account, get_patient, patients_of, record_action, requires
+from anagen.services import invites
 from anagen.services.courses import CheckIn, record_application, require_course
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
 from anagen.services.today import SCALP_AREAS, iso, plan
@@ -97,16 +97,7 @@ def summary(p: Patient) -> dict:
 def _new_invite(patient: Patient) -> dict:
     acct = account()
     invite, token = invites.issue_invite(patient, acct.user)
-    audit.record(
-        "invite_issued",
-        clinic_id=acct.clinic_id,
-        actor_type="staff",
-        actor_id=acct.id,
-        target_type="patient",
-        target_id=patient.id,
-        ip=request.remote_addr,
-        expires_at=iso(invite.expires_at),
-    )
+    record_action(acct, "invite_issued", "patient", patient.id, expires_at=iso(invite.expires_at))
     link = invites.invite_link(current_app.config["PUBLIC_BASE_URL"], token)
     return {"id": invite.id, "link": link, "expires_at": iso(invite.expires_at), **invites.qr_codes(link)}
 
@@ -129,15 +120,7 @@ def enrol(data):
     """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
     acct = account()
     patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
-    audit.record(
-        "patient_enrolled",
-        clinic_id=acct.clinic_id,
-        actor_type="staff",
-        actor_id=acct.id,
-        target_type="patient",
-        target_id=patient.id,
-        ip=request.remote_addr,
-    )
+    record_action(acct, "patient_enrolled", "patient", patient.id)
     invite = _new_invite(patient)
     db.session.commit()
     return {"patient": summary(patient), "course_id": course.id, "invite": invite}
@@ -188,14 +171,6 @@ def record_in_clinic(data, patient_id, number):
     record_application(
         course, number, completed_at=data["completed_at"], check_in=check_in, recorded_by_staff_id=acct.id
     )
-    audit.record(
-        "application_recorded",
-        clinic_id=acct.clinic_id,
-        actor_type="staff",
-        actor_id=acct.id,
-        target_type="patient",
-        target_id=patient.id,
-        ip=request.remote_addr,
-    )
+    record_action(acct, "application_recorded", "patient", patient.id)
     db.session.commit()
     return plan(patient)["applications"][number - 1]

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from anagen.api.schemas import StrictSchema, text
 from anagen.extensions import db
-from anagen.policy import account, requires
-from anagen.services import accounts, audit, clinic_settings
+from anagen.policy import account, record_action, requires
+from anagen.services import accounts, clinic_settings
 
 bp = Blueprint("clinic_settings", __name__, url_prefix="/api/clinic", description="Clinic settings")
 
@@ -63,14 +62,6 @@ def patch_settings(data):
     accounts.require_recent_auth(acct)
     clinic = acct.user.clinic
     clinic_settings.update_settings(clinic, data)
-    audit.record(
-        "clinic_settings_changed",
-        clinic_id=clinic.id,
-        actor_type="staff",
-        actor_id=acct.id,
-        target_type="clinic",
-        target_id=clinic.id,
-        ip=request.remote_addr,
-    )
+    record_action(acct, "clinic_settings_changed", "clinic", clinic.id)
     db.session.commit()
     return clinic_settings.settings_body(clinic)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -11,7 +10,7 @@ from anagen.api.schemas import NEW_PASSWORD, StrictBoolean, StrictSchema, text
 from anagen.errors import Conflict
 from anagen.extensions import db
 from anagen.models import StaffRole, StaffUser
-from anagen.policy import account, get_staff, requires, staff_of
+from anagen.policy import account, get_staff, record_action, requires, staff_of
 from anagen.services import accounts, audit
 from anagen.services.clinics import create_staff
 from anagen.services.today import iso
@@ -91,16 +90,7 @@ def add_staff(data):
         role=StaffRole(data["role"]),
         password=data["password"],
     )
-    audit.record(
-        "staff_created",
-        clinic_id=acct.clinic_id,
-        actor_type="staff",
-        actor_id=acct.id,
-        target_type="staff",
-        target_id=user.id,
-        ip=request.remote_addr,
-        role=user.role.value,
-    )
+    record_action(acct, "staff_created", "staff", user.id, role=user.role.value)
     db.session.commit()
     return staff_body(user)
 
@@ -119,29 +109,11 @@ def change_staff(data, staff_id):
     if user.id == acct.id and (data.get("role", user.role.value) != "admin" or data.get("active") is False):
         raise Conflict("You can't remove your own admin access; ask another admin.", code="own_account")
     if "role" in data and data["role"] != user.role.value:
-        audit.record(
-            "role_changed",
-            clinic_id=acct.clinic_id,
-            actor_type="staff",
-            actor_id=acct.id,
-            target_type="staff",
-            target_id=user.id,
-            ip=request.remote_addr,
-            old_role=user.role.value,
-            new_role=data["role"],
-        )
+        record_action(acct, "role_changed", "staff", user.id, old_role=user.role.value, new_role=data["role"])
         user.role = StaffRole(data["role"])
     if "active" in data and data["active"] != user.active:
         user.active = data["active"]
-        audit.record(
-            "staff_active_changed",
-            clinic_id=acct.clinic_id,
-            actor_type="staff",
-            actor_id=acct.id,
-            target_type="staff",
-            target_id=user.id,
-            active=user.active,
-        )
+        record_action(acct, "staff_active_changed", "staff", user.id, active=user.active)
         if not user.active:
             accounts.end_sessions("staff", user.id)
     db.session.commit()
