@@ -20,6 +20,10 @@ from anagen.protocol import Protocol, local_wall_clock
 from anagen.services.protocols import course_protocol
 
 WINDOW = dt.timedelta(days=14)
+# A reminder first materialised more than this after its time is not created: it would
+# arrive late and out of order ("due now" for a day-old application, after a course was
+# entered retroactively or the demo clinic was loaded).
+STALE_AFTER = dt.timedelta(hours=1)
 MISSED_NOTICE_AT = dt.time(9, 0)
 APPLICATION_KINDS = ("due", "follow_up", "missed")
 PENDING = "pending"
@@ -82,7 +86,7 @@ def materialise_course(course: Course, now: dt.datetime | None = None, window: d
         in_window = row.due_at <= now + window
         for kind, at in planned_times(protocol, row, patient).items():
             occurrence = existing.get((row.id, kind))
-            if occurrence is None and in_window:
+            if occurrence is None and in_window and at >= now - STALE_AFTER:
                 db.session.add(
                     ReminderOccurrence(
                         patient_id=patient.id,
