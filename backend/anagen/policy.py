@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from anagen.errors import AnagenError, NotFound, Unauthenticated
 from anagen.extensions import db
-from anagen.models import Patient, StaffUser
+from anagen.models import Patient, ReminderOccurrence, StaffUser
 from anagen.services import audit
 from anagen.services.accounts import Account
 
@@ -108,3 +108,18 @@ def get_staff(acct: Account, staff_id: int) -> StaffUser:
         _refuse(acct, "staff outside scope", "staff", staff_id)
         raise NotFound("No such staff account.")
     return user
+
+
+def get_reminder(acct: Account, occurrence_id: int) -> ReminderOccurrence:
+    """One of the signed-in patient's own reminders; anyone else's answers 404 (and is audited)."""
+    occurrence = None
+    if not acct.is_staff:
+        occurrence = db.session.scalar(
+            sa.select(ReminderOccurrence).where(
+                ReminderOccurrence.id == occurrence_id, ReminderOccurrence.patient_id == acct.id
+            )
+        )
+    if occurrence is None:
+        _refuse(acct, "reminder outside scope", "reminder", occurrence_id)
+        raise NotFound("No such reminder.")
+    return occurrence

@@ -484,12 +484,6 @@ def test_cross_clinic_access_is_refused_and_audited(app, world):
     assert [s["id"] for s in y.get("/api/clinic/staff").get_json()] == [w.ids[ADM_Y]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="logic gap: another patient's reminder answers 404 but the refusal is not in the audit log "
-    "(services.reminders.snooze looks the reminder up itself instead of through anagen.policy)",
-)
 def test_cross_patient_refusal_is_audited(app, world):
     w = world
     response = w.clients[PAT_B].post(f"/api/me/reminders/{w.occurrence_a}/snooze")

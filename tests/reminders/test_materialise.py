@@ -254,3 +254,29 @@ def test_reminders_already_long_past_are_not_created(clinic):
     past_rows = [r for r in course.applications if not r.in_clinic and r.due_at < now - dt.timedelta(days=1)]
     assert past_rows  # there were applications behind, and none got a reminder
     assert not {o.planned_application_id for o in made if o.kind == "due"} & {r.id for r in past_rows}
+
+
+def test_snooze_into_quiet_hours_waits_for_their_end(app_ctx):
+    from factories import make_clinic, make_enrolled_patient
+
+    from anagen.extensions import db
+    from anagen.models import ReminderOccurrence
+    from anagen.services import reminders
+
+    clinic, _ = make_clinic()
+    patient, course = make_enrolled_patient(clinic)
+    patient.quiet_hours_start, patient.quiet_hours_end = dt.time(22, 0), dt.time(7, 0)
+    sent = ReminderOccurrence(
+        patient_id=patient.id,
+        planned_application_id=course.applications[1].id,
+        kind="due",
+        seq=0,
+        due_at=dt.datetime(2026, 1, 15, 20, 0, tzinfo=dt.UTC),
+        status="sent",
+    )
+    db.session.add(sent)
+    db.session.flush()
+    # 21:30 in London (GMT): an hour later is inside 22:00-07:00, so it waits until 07:00.
+    snoozed = reminders.snooze(sent, now=dt.datetime(2026, 1, 15, 21, 30, tzinfo=dt.UTC))
+    assert snoozed.due_at == dt.datetime(2026, 1, 16, 7, 0, tzinfo=dt.UTC)
+    assert snoozed.seq == 1

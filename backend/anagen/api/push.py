@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 
 from anagen.api.schemas import StrictSchema, text
 from anagen.extensions import db, limiter
-from anagen.policy import account, requires
+from anagen.policy import account, get_reminder, requires
 from anagen.services import push, reminders
 from anagen.services.today import iso
 
@@ -97,6 +97,6 @@ def send_test():
 @bp.response(201, QueuedSchema)
 def snooze(occurrence_id):
     """Remind again in an hour."""
-    occurrence = reminders.snooze(account().user, occurrence_id)
+    occurrence = reminders.snooze(get_reminder(account(), occurrence_id))
     db.session.commit()
     return {"id": occurrence.id, "due_at": iso(occurrence.due_at)}

@@ -75,7 +75,8 @@ def _unstorable_text(value, path: str = "") -> dict[str, str]:
     elif isinstance(value, dict):
         for key, item in value.items():
             problems.update(
-                _unstorable_text(key, f"{path}.{key}".lstrip(".") if isinstance(key, str) else path)
+                # Reported as marshmallow reports a bad key: "<field>.<key>.key".
+                _unstorable_text(key, f"{path}.{key}.key".lstrip(".") if isinstance(key, str) else path)
             )
             problems.update(_unstorable_text(item, f"{path}.{key}".lstrip(".")))
     elif isinstance(value, list):

@@ -163,21 +163,18 @@ def application_done(course: Course, row: PlannedApplication, now: dt.datetime |
 
 
 def snooze(
-    patient: Patient,
-    occurrence_id: int,
+    original: ReminderOccurrence,
     delay: dt.timedelta = dt.timedelta(hours=1),
     now: dt.datetime | None = None,
 ) -> ReminderOccurrence:
-    """A new occurrence of the same reminder, `delay` from now (the snoozed one stays as sent)."""
+    """A new occurrence of the same reminder, `delay` from now (the snoozed one stays as sent).
+
+    The caller looks the reminder up through `anagen.policy`, which scopes it to the patient.
+    """
     from anagen.errors import Conflict, NotFound
 
     now = now or utcnow()
-    original = db.session.scalar(
-        sa.select(ReminderOccurrence).where(
-            ReminderOccurrence.id == occurrence_id, ReminderOccurrence.patient_id == patient.id
-        )
-    )
-    if original is None or original.kind == "test":
+    if original.kind == "test" or original.planned_application_id is None:
         raise NotFound("No such reminder.")
     row = db.session.get(PlannedApplication, original.planned_application_id)
     if row.completed_at is not None and original.kind in APPLICATION_KINDS:
@@ -187,12 +184,13 @@ def snooze(
             ReminderOccurrence.planned_application_id == row.id, ReminderOccurrence.kind == original.kind
         )
     )
+    patient = db.session.get(Patient, original.patient_id)
     snoozed = ReminderOccurrence(
-        patient_id=patient.id,
+        patient_id=original.patient_id,
         planned_application_id=row.id,
         kind=original.kind,
         seq=(seq or 0) + 1,
-        due_at=now + delay,
+        due_at=respect_quiet_hours(now + delay, patient),
     )
     db.session.add(snoozed)
     db.session.flush()
