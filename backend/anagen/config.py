@@ -73,6 +73,12 @@ def load_config(instance: Path) -> dict:
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:support@anagen.example"),
         # Only the local test push service speaks plain http; real push services are https.
         "PUSH_ALLOW_HTTP": _bool("PUSH_ALLOW_HTTP", False),
+        # How long a dispatcher's claim on a reminder holds before another may take it over.
+        "DISPATCH_LEASE_SECONDS": float(os.environ.get("DISPATCH_LEASE_SECONDS", "120")),
+        # Sender worker processes of the dispatcher; unset: one per core (at most 4) on 2+ cores.
+        "PUSH_SENDER_PROCESSES": int(os.environ["PUSH_SENDER_PROCESSES"])
+        if os.environ.get("PUSH_SENDER_PROCESSES")
+        else None,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

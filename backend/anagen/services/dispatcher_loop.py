@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
 import signal
 
 from anagen.extensions import db
@@ -39,14 +38,10 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Settings of this process: the app config's, else the environment's.
-    if not app.config.get("DISPATCH_LEASE_SECONDS") and os.environ.get("DISPATCH_LEASE_SECONDS"):
-        app.config["DISPATCH_LEASE_SECONDS"] = float(os.environ["DISPATCH_LEASE_SECONDS"])
     if app.config.get("PUSH_SENDER_PROCESSES") is None:
         # Encryption and HTTP in worker processes when there are cores for them, so that they
         # run beside (not between) this process's database work.
-        default = default_sender_processes()
-        app.config["PUSH_SENDER_PROCESSES"] = int(os.environ.get("PUSH_SENDER_PROCESSES", default))
+        app.config["PUSH_SENDER_PROCESSES"] = default_sender_processes()
     sender = make_sender(app)
     state = {"ticks": 0}
     if once:
