@@ -14,7 +14,7 @@ export function reminderFields(settings, protocol, { confirmZone = false } = {})
   const minDays = minDaysApart(protocol ? protocol.min_gap_hours : 48);
   const chosen = new Set(settings.reminder_weekdays || []);
   const boxes = WEEKDAYS.map((name, i) =>
-    h("div", { class: "check day" },
+    h("div", { class: "check weekday" },
       h("input", { id: `day-${i}`, type: "checkbox", value: String(i), checked: chosen.has(i) }),
       h("label", { for: `day-${i}` }, name))
   );
@@ -32,7 +32,7 @@ export function reminderFields(settings, protocol, { confirmZone = false } = {})
   zone.setAttribute("aria-describedby", "zone-hint");
 
   const element = h("div", { class: "stack" },
-    h("fieldset", { class: "days" },
+    h("fieldset", { class: "weekday-picker" },
       h("legend", {}, "Two reminder days"),
       h("p", { class: "hint" }, `Set by your clinic: your two days must be at least ${minDays} days apart (for example Monday and Thursday).`),
       h("div", { class: "day-grid" }, boxes)),
