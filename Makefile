@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)/backend
 FLASK  := $(BIN)/flask --app anagen
 PORT   ?= 8000
+# Invite links and the printed sign-in address follow the port unless set.
+export PUBLIC_BASE_URL ?= http://localhost:$(PORT)
 
 .PHONY: run test lint format screenshots bench clean
 
