@@ -38,6 +38,8 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every tick at INFO; the dispatcher logs what it actually did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if app.config.get("PUSH_SENDER_PROCESSES") is None:
         # Encryption and HTTP in worker processes when there are cores for them, so that they
         # run beside (not between) this process's database work.
