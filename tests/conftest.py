@@ -187,3 +187,13 @@ def api(app):
 def make_api(app):
     """Several independent browsers/devices."""
     return lambda: ApiClient(app.test_client())
+
+
+@pytest.fixture
+def push_service():
+    """A local RFC 8030 push service (tests/pushservice.py) on a free loopback port."""
+    from pushservice import PushService
+
+    service = PushService.start()
+    yield service
+    service.stop()

@@ -8,10 +8,10 @@ key and auth secret, so `decrypt()` proves what a browser would have read (RFC 8
 
 A plain asyncio-streams HTTP/1.1 server with keep-alive, in a background thread::
 
-    svc = PushService.start()
-    sub = svc.new_subscription()      # {"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}
+    push_service = PushService.start()
+    sub = push_service.new_subscription()      # {"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}
     ...
-    svc.stop()
+    push_service.stop()
 
 `defer_checks=True` only records requests (the timed loop of a benchmark stays cheap) and
 `verify_all()` does every check and decryption afterwards. The checks: pushservice_rfc.
@@ -94,14 +94,16 @@ class PushService:
         cls, host: str = "127.0.0.1", port: int = 0, *, defer_checks: bool = False, ssl_context=None
     ) -> PushService:
         """Serve in a background thread (`ssl_context`: serve https)."""
-        svc = cls(origin="", defer_checks=defer_checks)
+        push_service = cls(origin="", defer_checks=defer_checks)
         ready = threading.Event()
         loop = asyncio.new_event_loop()
 
         async def serve() -> None:
-            svc._server = await asyncio.start_server(svc._handle, host, port, backlog=1024, ssl=ssl_context)
-            bound = svc._server.sockets[0].getsockname()
-            svc.origin = f"{'https' if ssl_context else 'http'}://{host}:{bound[1]}"
+            push_service._server = await asyncio.start_server(
+                push_service._handle, host, port, backlog=1024, ssl=ssl_context
+            )
+            bound = push_service._server.sockets[0].getsockname()
+            push_service.origin = f"{'https' if ssl_context else 'http'}://{host}:{bound[1]}"
             ready.set()
 
         def run() -> None:
@@ -111,12 +113,12 @@ class PushService:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-        svc._loop = loop
-        svc._thread = threading.Thread(target=run, name="pushservice", daemon=True)
-        svc._thread.start()
+        push_service._loop = loop
+        push_service._thread = threading.Thread(target=run, name="pushservice", daemon=True)
+        push_service._thread.start()
         if not ready.wait(10):
             raise RuntimeError("push service did not start")
-        return svc
+        return push_service
 
     @classmethod
     def spawn(

@@ -54,8 +54,8 @@ class RemotePushService:
 def _child(conn, host: str, port: int, defer_checks: bool, cpus: set[int] | None) -> None:
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
-    svc = PushService.start(host, port, defer_checks=defer_checks)
-    conn.send(svc.origin)
+    push_service = PushService.start(host, port, defer_checks=defer_checks)
+    conn.send(push_service.origin)
     while True:
         try:
             name, args, kwargs = conn.recv()
@@ -65,8 +65,8 @@ def _child(conn, host: str, port: int, defer_checks: bool, cpus: set[int] | None
             conn.send((True, None))
             break
         try:
-            attr = getattr(svc, name)
+            attr = getattr(push_service, name)
             conn.send((True, attr(*args, **kwargs) if callable(attr) else attr))
         except Exception as exc:
             conn.send((False, exc))
-    svc.stop()
+    push_service.stop()

@@ -11,7 +11,6 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from pushservice import PushService
 
 from .flows import (
     PushDelivery,
@@ -28,13 +27,6 @@ from .helpers import course_started, due_reminder, push_endpoints, record_in_cli
 pytestmark = pytest.mark.browser
 
 PAYLOAD_KEYS = {"id", "kind", "title", "body", "url", "snooze"}
-
-
-@pytest.fixture
-def push_service():
-    service = PushService.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture

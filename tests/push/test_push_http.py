@@ -248,18 +248,18 @@ def test_https_push_service(tmp_path):
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(cert_file, key_file)
     client_ctx = ssl.create_default_context(cafile=str(cert_file))
-    with PushService.start(ssl_context=server_ctx) as svc:
-        assert svc.origin.startswith("https://")
-        sub = svc.new_subscription()
+    with PushService.start(ssl_context=server_ctx) as push_service:
+        assert push_service.origin.startswith("https://")
+        sub = push_service.new_subscription()
         with WebPushSender(keys, SUBJECT, ssl_context=client_ctx) as s:
             results = [s.send(message(sub, 1)), *s.send_many([message(sub, n) for n in range(2, 30)])]
             assert all(r.outcome is Outcome.SENT for r in results)
             assert s.pool.opened <= s.pool.per_origin
-        assert svc.verify_all()["valid"] == 29
+        assert push_service.verify_all()["valid"] == 29
         with WebPushSender(keys, SUBJECT) as untrusting:  # default CAs do not know this cert
             refused = untrusting.send(message(sub, 99))
         assert refused.outcome is Outcome.RETRY and "SSL" in refused.reason
-        assert len(svc.received) == 29
+        assert len(push_service.received) == 29
 
 
 def message(sub: dict, n: int) -> PushMessage:

@@ -31,13 +31,6 @@ def keys():
 
 
 @pytest.fixture
-def svc():
-    service = PushService.start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture
 def sender(keys):
     s = WebPushSender(keys, SUBJECT, allow_http=True, timeout=(1.0, 2.0), max_workers=4, pool_per_origin=4)
     yield s
@@ -51,8 +44,8 @@ def message(sub: dict, n: int = 1, **kw) -> PushMessage:
     return PushMessage(f"0193a5c2-7d4e-7000-8000-{n:012d}", SubscriptionInfo.from_dict(sub), **kw)
 
 
-def test_sent_decrypts_to_the_exact_payload_with_all_headers(svc, sender):
-    sub = svc.new_subscription()
+def test_sent_decrypts_to_the_exact_payload_with_all_headers(push_service, sender):
+    sub = push_service.new_subscription()
     msg = message(sub, 7, ttl=3600, urgency="high")
     result = sender.send(msg)
     assert (result.outcome, result.status_code, result.occurrence_id) == (
@@ -60,57 +53,57 @@ def test_sent_decrypts_to_the_exact_payload_with_all_headers(svc, sender):
         201,
         msg.occurrence_id,
     )
-    (rec,) = svc.received
-    assert json.loads(svc.decrypt(rec)) == msg.payload
+    (rec,) = push_service.received
+    assert json.loads(push_service.decrypt(rec)) == msg.payload
     h = rec.headers
     assert h["ttl"] == "3600" and h["urgency"] == "high"
     assert h["content-type"] == "application/octet-stream" and h["content-encoding"] == "aes128gcm"
     assert h["topic"] == safe_topic(msg.occurrence_id)
     assert h["authorization"].startswith("vapid t=")
-    assert svc.verify_all()["valid"] == 1  # VAPID, TTL, encoding, decryption all checked
+    assert push_service.verify_all()["valid"] == 1  # VAPID, TTL, encoding, decryption all checked
 
 
-def test_explicit_topic_is_used_when_safe(svc, sender):
-    sub = svc.new_subscription()
+def test_explicit_topic_is_used_when_safe(push_service, sender):
+    sub = push_service.new_subscription()
     sender.send(message(sub, topic="reminder-7"))
     sender.send(message(sub, topic="not safe/topic"))
-    assert [r.headers["topic"] for r in svc.received] == ["reminder-7", safe_topic("not safe/topic")]
+    assert [r.headers["topic"] for r in push_service.received] == ["reminder-7", safe_topic("not safe/topic")]
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_gone(svc, sender, status):
-    sub = svc.new_subscription()
-    svc.set_behaviour(sub["endpoint"], status=status)
+def test_gone(push_service, sender, status):
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(sub["endpoint"], status=status)
     result = sender.send(message(sub))
     assert (result.outcome, result.status_code) == (Outcome.GONE, status)
 
 
-def test_429_with_retry_after_seconds(svc, sender):
-    sub = svc.new_subscription()
-    svc.set_behaviour(sub["endpoint"], status=429, retry_after=120)
+def test_429_with_retry_after_seconds(push_service, sender):
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(sub["endpoint"], status=429, retry_after=120)
     result = sender.send(message(sub))
     assert (result.outcome, result.status_code, result.retry_after_s) == (Outcome.RETRY, 429, 120.0)
 
 
-def test_503_with_retry_after_http_date(svc, sender):
-    sub = svc.new_subscription()
+def test_503_with_retry_after_http_date(push_service, sender):
+    sub = push_service.new_subscription()
     when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=300)
-    svc.set_behaviour(sub["endpoint"], status=503, retry_after=format_datetime(when, usegmt=True))
+    push_service.set_behaviour(sub["endpoint"], status=503, retry_after=format_datetime(when, usegmt=True))
     result = sender.send(message(sub))
     assert result.outcome is Outcome.RETRY and 290 <= result.retry_after_s <= 301
 
 
 @pytest.mark.parametrize("status", [500, 502, 408])
-def test_server_errors_are_retried(svc, sender, status):
-    sub = svc.new_subscription()
-    svc.set_behaviour(None, status=status)
+def test_server_errors_are_retried(push_service, sender, status):
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(None, status=status)
     result = sender.send(message(sub))
     assert (result.outcome, result.status_code, result.retry_after_s) == (Outcome.RETRY, status, None)
 
 
-def test_hanging_service_times_out_as_retry(svc, keys):
-    sub = svc.new_subscription()
-    svc.set_behaviour(None, hang_seconds=3)
+def test_hanging_service_times_out_as_retry(push_service, keys):
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(None, hang_seconds=3)
     with WebPushSender(keys, SUBJECT, allow_http=True, timeout=(1.0, 0.3)) as s:
         started = time.monotonic()
         one = s.send(message(sub, 1))
@@ -137,9 +130,9 @@ def test_unreachable_service_is_retried(keys):
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413, 418])
-def test_config_errors_are_logged_without_secrets(svc, sender, caplog, status):
-    sub = svc.new_subscription()
-    svc.set_behaviour(sub["endpoint"], status=status)
+def test_config_errors_are_logged_without_secrets(push_service, sender, caplog, status):
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(sub["endpoint"], status=status)
     msg = message(sub, payload={"occurrence": "occ-1", "title": "SECRET-TITLE-TEXT"})
     with caplog.at_level(logging.DEBUG, logger="anagen"):
         result = sender.send(msg)
@@ -147,7 +140,7 @@ def test_config_errors_are_logged_without_secrets(svc, sender, caplog, status):
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors, "a configuration error must be logged at error level"
     text = "\n".join(r.getMessage() for r in caplog.records)
-    assert str(status) in text and svc.origin in text and msg.occurrence_id in text
+    assert str(status) in text and push_service.origin in text and msg.occurrence_id in text
     path = urlsplit(sub["endpoint"]).path
     for secret in (
         path,
@@ -159,10 +152,10 @@ def test_config_errors_are_logged_without_secrets(svc, sender, caplog, status):
         assert secret not in text
 
 
-def test_nothing_secret_in_logs_for_any_outcome(svc, sender, caplog):
-    subs = [svc.new_subscription() for _ in range(4)]
+def test_nothing_secret_in_logs_for_any_outcome(push_service, sender, caplog):
+    subs = [push_service.new_subscription() for _ in range(4)]
     for sub, status in zip(subs, (201, 410, 429, 401), strict=True):
-        svc.set_behaviour(sub["endpoint"], status=status)
+        push_service.set_behaviour(sub["endpoint"], status=status)
     with caplog.at_level(logging.DEBUG):
         sender.send_many([message(s, i, payload={"t": "PAYLOAD-TEXT"}) for i, s in enumerate(subs)])
         sender.send(message(subs[0], payload={"t": "x" * 5000}))
@@ -171,13 +164,13 @@ def test_nothing_secret_in_logs_for_any_outcome(svc, sender, caplog):
     assert not any(s["keys"]["auth"] in text for s in subs)
 
 
-def test_oversized_payload_is_refused_without_sending(svc, sender):
-    sub = svc.new_subscription()
+def test_oversized_payload_is_refused_without_sending(push_service, sender):
+    sub = push_service.new_subscription()
     result = sender.send(message(sub, payload={"t": "x" * 4000}))
     assert result.outcome is Outcome.CONFIG_ERROR and "too large" in result.reason
-    assert svc.received == []
+    assert push_service.received == []
     ok = sender.send(message(sub, payload={"t": "x" * 3900}))  # just under 4096 encrypted
-    assert ok.outcome is Outcome.SENT and len(svc.received[0].body) <= 4096
+    assert ok.outcome is Outcome.SENT and len(push_service.received[0].body) <= 4096
 
 
 @pytest.mark.parametrize(
@@ -188,14 +181,14 @@ def test_oversized_payload_is_refused_without_sending(svc, sender):
         ({"payload": {"when": object()}}, "JSON"),
     ],
 )
-def test_invalid_messages_are_config_errors(svc, sender, change, why):
-    result = sender.send(message(svc.new_subscription(), **change))
+def test_invalid_messages_are_config_errors(push_service, sender, change, why):
+    result = sender.send(message(push_service.new_subscription(), **change))
     assert result.outcome is Outcome.CONFIG_ERROR and why in result.reason
-    assert svc.received == []
+    assert push_service.received == []
 
 
-def test_invalid_subscriptions_are_config_errors(svc, sender, keys):
-    good = svc.new_subscription()
+def test_invalid_subscriptions_are_config_errors(push_service, sender, keys):
+    good = push_service.new_subscription()
     bad_keys = {"endpoint": good["endpoint"], "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}}
     bad_auth = {"endpoint": good["endpoint"], "keys": {"p256dh": good["keys"]["p256dh"], "auth": "AAAA"}}
     injected = {"endpoint": good["endpoint"] + "\r\nX-Evil: 1", "keys": good["keys"]}
@@ -203,32 +196,32 @@ def test_invalid_subscriptions_are_config_errors(svc, sender, keys):
     assert [r.outcome for r in results] == [Outcome.CONFIG_ERROR] * 3
     with WebPushSender(keys, SUBJECT) as strict:  # https only by default
         assert strict.send(message(good)).reason == "endpoint is not https"
-    assert svc.received == []
+    assert push_service.received == []
 
 
-def test_send_many_500_messages_to_50_subscriptions(svc, sender):
-    subs = [svc.new_subscription() for _ in range(50)]
+def test_send_many_500_messages_to_50_subscriptions(push_service, sender):
+    subs = [push_service.new_subscription() for _ in range(50)]
     msgs = [message(subs[n % 50], n) for n in range(500)]
     results = sender.send_many(msgs)
     assert [r.occurrence_id for r in results] == [m.occurrence_id for m in msgs]
     assert all(r.outcome is Outcome.SENT for r in results)
-    assert len(svc.received) == 500
+    assert len(push_service.received) == 500
     by_path = {urlsplit(s["endpoint"]).path: s for s in subs}
-    got = sorted(json.loads(svc.decrypt(rec))["occurrence"] for rec in svc.received)
+    got = sorted(json.loads(push_service.decrypt(rec))["occurrence"] for rec in push_service.received)
     assert got == sorted(m.payload["occurrence"] for m in msgs)
-    for rec in svc.received:  # each went to the subscription it was encrypted for
-        n = int(json.loads(svc.decrypt(rec))["occurrence"].split("-")[1])
+    for rec in push_service.received:  # each went to the subscription it was encrypted for
+        n = int(json.loads(push_service.decrypt(rec))["occurrence"].split("-")[1])
         assert by_path[rec.path] is subs[n % 50]
-    assert svc.verify_all() == {"valid": 500, "invalid": 0, "reasons": {}}
+    assert push_service.verify_all() == {"valid": 500, "invalid": 0, "reasons": {}}
     # keep-alive: a handful of connections carried all of it
-    assert svc.connections <= 4 and sender.pool.opened <= 4
+    assert push_service.connections <= 4 and sender.pool.opened <= 4
 
 
-def test_send_many_mixed_outcomes_keep_their_order(svc, sender):
-    subs = [svc.new_subscription() for _ in range(4)]
-    svc.set_behaviour(subs[1]["endpoint"], status=410)
-    svc.set_behaviour(subs[2]["endpoint"], status=429, retry_after=7)
-    svc.set_behaviour(subs[3]["endpoint"], status=403)
+def test_send_many_mixed_outcomes_keep_their_order(push_service, sender):
+    subs = [push_service.new_subscription() for _ in range(4)]
+    push_service.set_behaviour(subs[1]["endpoint"], status=410)
+    push_service.set_behaviour(subs[2]["endpoint"], status=429, retry_after=7)
+    push_service.set_behaviour(subs[3]["endpoint"], status=403)
     results = sender.send_many([message(subs[n % 4], n) for n in range(40)])
     expected = [Outcome.SENT, Outcome.GONE, Outcome.RETRY, Outcome.CONFIG_ERROR] * 10
     assert [r.outcome for r in results] == expected
@@ -248,37 +241,37 @@ def test_send_many_across_push_services(keys):
         assert a.verify_all()["valid"] == b.verify_all()["valid"] == 10  # each got its own aud
 
 
-def test_connections_closed_by_the_service_are_reopened(svc, sender):
-    sub = svc.new_subscription()
+def test_connections_closed_by_the_service_are_reopened(push_service, sender):
+    sub = push_service.new_subscription()
     assert sender.send(message(sub, 1)).outcome is Outcome.SENT
     assert all(r.outcome is Outcome.SENT for r in sender.send_many([message(sub, n) for n in range(2, 12)]))
-    svc.drop_connections()
+    push_service.drop_connections()
     time.sleep(0.05)
     assert sender.send(message(sub, 20)).outcome is Outcome.SENT
-    svc.drop_connections()
+    push_service.drop_connections()
     time.sleep(0.05)
     assert all(r.outcome is Outcome.SENT for r in sender.send_many([message(sub, n) for n in range(30, 40)]))
-    assert len(svc.received) == 22  # nothing lost, nothing doubled
+    assert len(push_service.received) == 22  # nothing lost, nothing doubled
 
 
-def test_encrypt_only_gives_a_body_the_service_decrypts(svc, sender):
-    sub = svc.new_subscription()
+def test_encrypt_only_gives_a_body_the_service_decrypts(push_service, sender):
+    sub = push_service.new_subscription()
     msg = message(sub)
     body = sender.encrypt_only(msg)
     assert body != sender.encrypt_only(msg)  # fresh ephemeral key and salt every time
     from pushservice import Received
 
     rec = Received(urlsplit(sub["endpoint"]).path, {}, body, 0.0)
-    assert json.loads(svc.decrypt(rec)) == msg.payload
+    assert json.loads(push_service.decrypt(rec)) == msg.payload
 
 
-def test_closed_sender_refuses_work(keys, svc):
+def test_closed_sender_refuses_work(keys, push_service):
     s = WebPushSender(keys, SUBJECT, allow_http=True)
     s.close()
     with pytest.raises(RuntimeError):
         s.send_many([])
     with pytest.raises(RuntimeError):
-        s.send(message(svc.new_subscription()))
+        s.send(message(push_service.new_subscription()))
 
 
 def test_audience_is_the_origin_without_default_port(keys):

@@ -17,13 +17,6 @@ from anagen.services.vapid import b64url, generate_keys, sign_jwt
 SUB = "mailto:ops@clinic.example"
 
 
-@pytest.fixture
-def svc():
-    service = PushService.start()
-    yield service
-    service.stop()
-
-
 @pytest.fixture(scope="module")
 def keys():
     return generate_keys()
@@ -40,10 +33,10 @@ def encrypted(subscription: dict, data: bytes) -> bytes:
     return WebPusher(subscription).encode(data, "aes128gcm")["body"]
 
 
-def post(svc, path, body=b"", headers=None, conn=None):
+def post(push_service, path, body=b"", headers=None, conn=None):
     own = conn is None
     if own:
-        parts = urlsplit(svc.origin)
+        parts = urlsplit(push_service.origin)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     try:
         conn.request("POST", path, body=body, headers=headers or {})
@@ -55,9 +48,9 @@ def post(svc, path, body=b"", headers=None, conn=None):
             conn.close()
 
 
-def good_headers(svc, keys, **overrides):
+def good_headers(push_service, keys, **overrides):
     headers = {
-        "Authorization": auth_header(keys, svc.origin),
+        "Authorization": auth_header(keys, push_service.origin),
         "TTL": "60",
         "Content-Encoding": "aes128gcm",
         "Content-Type": "application/octet-stream",
@@ -66,29 +59,29 @@ def good_headers(svc, keys, **overrides):
     return {k: v for k, v in headers.items() if v is not None}
 
 
-def test_valid_push_is_created_and_decrypts(svc, keys):
-    sub = svc.new_subscription()
+def test_valid_push_is_created_and_decrypts(push_service, keys):
+    sub = push_service.new_subscription()
     path = urlsplit(sub["endpoint"]).path
-    resp = post(svc, path, encrypted(sub, b'{"hello":"world"}'), good_headers(svc, keys))
+    resp = post(push_service, path, encrypted(sub, b'{"hello":"world"}'), good_headers(push_service, keys))
     assert resp.status == 201
-    assert resp.getheader("Location", "").startswith(svc.origin + "/")
-    (rec,) = svc.received
+    assert resp.getheader("Location", "").startswith(push_service.origin + "/")
+    (rec,) = push_service.received
     assert rec.status == 201 and rec.path == path
-    assert svc.decrypt(rec) == b'{"hello":"world"}'
-    assert svc.verify_all() == {"valid": 1, "invalid": 0, "reasons": {}}
+    assert push_service.decrypt(rec) == b'{"hello":"world"}'
+    assert push_service.verify_all() == {"valid": 1, "invalid": 0, "reasons": {}}
 
 
-def test_py_vapid_headers_are_accepted(svc, keys):
+def test_py_vapid_headers_are_accepted(push_service, keys):
     from py_vapid import Vapid02
 
-    sub = svc.new_subscription()
+    sub = push_service.new_subscription()
     vv = Vapid02.from_pem(keys.private_key_pem)
-    header = vv.sign({"aud": svc.origin, "sub": SUB, "exp": int(time.time()) + 600})["Authorization"]
+    header = vv.sign({"aud": push_service.origin, "sub": SUB, "exp": int(time.time()) + 600})["Authorization"]
     resp = post(
-        svc,
+        push_service,
         urlsplit(sub["endpoint"]).path,
         encrypted(sub, b"x"),
-        good_headers(svc, keys, Authorization=header),
+        good_headers(push_service, keys, Authorization=header),
     )
     assert resp.status == 201
 
@@ -96,27 +89,53 @@ def test_py_vapid_headers_are_accepted(svc, keys):
 @pytest.mark.parametrize(
     ("make_auth", "status", "why"),
     [
-        (lambda svc, keys: auth_header(keys, "https://fcm.googleapis.com"), 403, "aud"),
-        (lambda svc, keys: auth_header(keys, svc.origin, exp=int(time.time()) - 5), 403, "expired"),
-        (lambda svc, keys: auth_header(keys, svc.origin, exp=int(time.time()) + 25 * 3600), 403, "24 h"),
-        (lambda svc, keys: auth_header(keys, svc.origin, sub="http://clinic.example"), 403, "sub"),
-        (lambda svc, keys: auth_header(keys, svc.origin, claims={"aud": svc.origin, "sub": SUB}), 403, "exp"),
+        (lambda push_service, keys: auth_header(keys, "https://fcm.googleapis.com"), 403, "aud"),
         (
-            lambda svc, keys: auth_header(keys, svc.origin, signer=ec.generate_private_key(ec.SECP256R1())),
+            lambda push_service, keys: auth_header(keys, push_service.origin, exp=int(time.time()) - 5),
+            403,
+            "expired",
+        ),
+        (
+            lambda push_service, keys: auth_header(
+                keys, push_service.origin, exp=int(time.time()) + 25 * 3600
+            ),
+            403,
+            "24 h",
+        ),
+        (
+            lambda push_service, keys: auth_header(keys, push_service.origin, sub="http://clinic.example"),
+            403,
+            "sub",
+        ),
+        (
+            lambda push_service, keys: auth_header(
+                keys, push_service.origin, claims={"aud": push_service.origin, "sub": SUB}
+            ),
+            403,
+            "exp",
+        ),
+        (
+            lambda push_service, keys: auth_header(
+                keys, push_service.origin, signer=ec.generate_private_key(ec.SECP256R1())
+            ),
             401,
             "bad VAPID signature",
         ),
-        (lambda svc, keys: auth_header(keys, svc.origin).replace("t=", "t=x"), 401, "malformed"),
-        (lambda svc, keys: "WebPush abc", 401, "non-vapid"),
-        (lambda svc, keys: None, 401, "non-vapid"),
+        (
+            lambda push_service, keys: auth_header(keys, push_service.origin).replace("t=", "t=x"),
+            401,
+            "malformed",
+        ),
+        (lambda push_service, keys: "WebPush abc", 401, "non-vapid"),
+        (lambda push_service, keys: None, 401, "non-vapid"),
     ],
 )
-def test_bad_vapid_is_refused(svc, keys, make_auth, status, why):
-    sub = svc.new_subscription()
-    headers = good_headers(svc, keys, Authorization=make_auth(svc, keys))
-    resp = post(svc, urlsplit(sub["endpoint"]).path, encrypted(sub, b"x"), headers)
+def test_bad_vapid_is_refused(push_service, keys, make_auth, status, why):
+    sub = push_service.new_subscription()
+    headers = good_headers(push_service, keys, Authorization=make_auth(push_service, keys))
+    resp = post(push_service, urlsplit(sub["endpoint"]).path, encrypted(sub, b"x"), headers)
     assert resp.status == status
-    assert why in svc.received[0].reason
+    assert why in push_service.received[0].reason
 
 
 @pytest.mark.parametrize(
@@ -130,80 +149,99 @@ def test_bad_vapid_is_refused(svc, keys, make_auth, status, why):
         ({"Topic": "a" * 33}, 400, "Topic"),
     ],
 )
-def test_bad_headers_are_refused(svc, keys, override, status, why):
-    sub = svc.new_subscription()
+def test_bad_headers_are_refused(push_service, keys, override, status, why):
+    sub = push_service.new_subscription()
     resp = post(
-        svc, urlsplit(sub["endpoint"]).path, encrypted(sub, b"x"), good_headers(svc, keys, **override)
+        push_service,
+        urlsplit(sub["endpoint"]).path,
+        encrypted(sub, b"x"),
+        good_headers(push_service, keys, **override),
     )
     assert resp.status == status
-    assert why in svc.received[0].reason
+    assert why in push_service.received[0].reason
 
 
-def test_unknown_path_oversize_body_and_wrong_method(svc, keys):
-    assert post(svc, "/wpush/v2/nope", b"x", good_headers(svc, keys)).status == 404
-    sub = svc.new_subscription()
+def test_unknown_path_oversize_body_and_wrong_method(push_service, keys):
+    assert post(push_service, "/wpush/v2/nope", b"x", good_headers(push_service, keys)).status == 404
+    sub = push_service.new_subscription()
     path = urlsplit(sub["endpoint"]).path
-    assert post(svc, path, b"x" * 4097, good_headers(svc, keys)).status == 413
-    parts = urlsplit(svc.origin)
+    assert post(push_service, path, b"x" * 4097, good_headers(push_service, keys)).status == 413
+    parts = urlsplit(push_service.origin)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     conn.request("GET", path)
     assert conn.getresponse().status == 405
     conn.close()
 
 
-def test_keep_alive_and_connection_count(svc, keys):
-    sub = svc.new_subscription()
+def test_keep_alive_and_connection_count(push_service, keys):
+    sub = push_service.new_subscription()
     path = urlsplit(sub["endpoint"]).path
-    parts = urlsplit(svc.origin)
+    parts = urlsplit(push_service.origin)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     for _ in range(5):
-        assert post(svc, path, encrypted(sub, b"x"), good_headers(svc, keys), conn=conn).status == 201
+        assert (
+            post(push_service, path, encrypted(sub, b"x"), good_headers(push_service, keys), conn=conn).status
+            == 201
+        )
     conn.close()
-    assert svc.connections == 1 and len(svc.received) == 5
+    assert push_service.connections == 1 and len(push_service.received) == 5
 
 
-def test_behaviour_applies_a_number_of_times_then_201(svc, keys):
-    a, b = svc.new_subscription(), svc.new_subscription()
+def test_behaviour_applies_a_number_of_times_then_201(push_service, keys):
+    a, b = push_service.new_subscription(), push_service.new_subscription()
     pa, pb = urlsplit(a["endpoint"]).path, urlsplit(b["endpoint"]).path
-    svc.set_behaviour(a["endpoint"], status=429, retry_after=120, times=2)
-    first = post(svc, pa, encrypted(a, b"x"), good_headers(svc, keys))
+    push_service.set_behaviour(a["endpoint"], status=429, retry_after=120, times=2)
+    first = post(push_service, pa, encrypted(a, b"x"), good_headers(push_service, keys))
     assert first.status == 429 and first.getheader("Retry-After") == "120"
-    assert post(svc, pb, encrypted(b, b"x"), good_headers(svc, keys)).status == 201  # other endpoint
-    assert post(svc, pa, encrypted(a, b"x"), good_headers(svc, keys)).status == 429
-    assert post(svc, pa, encrypted(a, b"x"), good_headers(svc, keys)).status == 201
-    svc.set_behaviour(None, status=503)
-    assert post(svc, pb, encrypted(b, b"x"), good_headers(svc, keys)).status == 503
+    assert (
+        post(push_service, pb, encrypted(b, b"x"), good_headers(push_service, keys)).status == 201
+    )  # other endpoint
+    assert post(push_service, pa, encrypted(a, b"x"), good_headers(push_service, keys)).status == 429
+    assert post(push_service, pa, encrypted(a, b"x"), good_headers(push_service, keys)).status == 201
+    push_service.set_behaviour(None, status=503)
+    assert post(push_service, pb, encrypted(b, b"x"), good_headers(push_service, keys)).status == 503
 
 
 def test_deferred_checks_record_now_and_judge_later(keys):
-    with PushService.start(defer_checks=True) as svc:
-        sub = svc.new_subscription()
+    with PushService.start(defer_checks=True) as push_service:
+        sub = push_service.new_subscription()
         path = urlsplit(sub["endpoint"]).path
-        assert post(svc, path, encrypted(sub, b"fine"), good_headers(svc, keys)).status == 201
-        bad_aud = good_headers(svc, keys, Authorization=auth_header(keys, "https://elsewhere.example"))
-        assert post(svc, path, encrypted(sub, b"x"), bad_aud).status == 201  # not judged yet
-        assert post(svc, path, b"not encrypted at all", good_headers(svc, keys)).status == 201
-        assert post(svc, "/nope", b"x", good_headers(svc, keys)).status == 404
-        summary = svc.verify_all()
+        assert (
+            post(push_service, path, encrypted(sub, b"fine"), good_headers(push_service, keys)).status == 201
+        )
+        bad_aud = good_headers(
+            push_service, keys, Authorization=auth_header(keys, "https://elsewhere.example")
+        )
+        assert post(push_service, path, encrypted(sub, b"x"), bad_aud).status == 201  # not judged yet
+        assert (
+            post(push_service, path, b"not encrypted at all", good_headers(push_service, keys)).status == 201
+        )
+        assert post(push_service, "/nope", b"x", good_headers(push_service, keys)).status == 404
+        summary = push_service.verify_all()
     assert summary["valid"] == 1 and summary["invalid"] == 3
     reasons = " | ".join(summary["reasons"])
     assert "aud" in reasons and "decryption failed" in reasons and "unknown subscription" in reasons
 
 
 def test_spawned_service_in_a_child_process(keys):
-    with PushService.spawn(defer_checks=True) as svc:
-        sub = svc.new_subscription()
-        (sub2,) = svc.new_subscriptions(1)
+    with PushService.spawn(defer_checks=True) as push_service:
+        sub = push_service.new_subscription()
+        (sub2,) = push_service.new_subscriptions(1)
         payload = json.dumps({"n": 1}).encode()
-        resp = post(svc, urlsplit(sub["endpoint"]).path, encrypted(sub, payload), good_headers(svc, keys))
+        resp = post(
+            push_service,
+            urlsplit(sub["endpoint"]).path,
+            encrypted(sub, payload),
+            good_headers(push_service, keys),
+        )
         assert resp.status == 201
-        (rec,) = svc.received
-        assert svc.decrypt(rec) == payload
-        assert svc.connections == 1
+        (rec,) = push_service.received
+        assert push_service.decrypt(rec) == payload
+        assert push_service.connections == 1
         assert sub2["endpoint"] != sub["endpoint"]
-        assert svc.verify_all()["valid"] == 1
+        assert push_service.verify_all()["valid"] == 1
 
 
-def test_b64url_helper_matches_browser_keys(svc):
-    sub = svc.new_subscription()
+def test_b64url_helper_matches_browser_keys(push_service):
+    sub = push_service.new_subscription()
     assert "=" not in sub["keys"]["p256dh"] and len(sub["keys"]["auth"]) == len(b64url(bytes(16)))

@@ -4,7 +4,6 @@ service (tests/pushservice.py, real RFC 8030/8291/8292) and the app's own sender
 from __future__ import annotations
 
 import pytest
-from pushservice import PushService
 
 from anagen.services.push import make_sender
 
@@ -19,13 +18,6 @@ def push_app(app):
             yield app
     finally:
         app.config["PUSH_ALLOW_HTTP"] = saved
-
-
-@pytest.fixture
-def svc():
-    service = PushService.start()
-    yield service
-    service.stop()
 
 
 @pytest.fixture

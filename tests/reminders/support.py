@@ -13,18 +13,18 @@ from anagen.models import PlannedApplication, ReminderOccurrence
 from anagen.services import push
 
 
-def subscribe(patient, svc, user_agent: str = "pytest") -> dict:
+def subscribe(patient, push_service, user_agent: str = "pytest") -> dict:
     """A new device of the patient, subscribed at the local push service."""
-    sub = svc.new_subscription()
+    sub = push_service.new_subscription()
     push.save_subscription(patient, sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], user_agent)
     db.session.commit()
     return sub
 
 
-def patient_with_device(clinic, svc, devices: int = 1, **overrides):
+def patient_with_device(clinic, push_service, devices: int = 1, **overrides):
     """(patient, course, [subscription dicts]) with `devices` subscriptions."""
     patient, course = make_enrolled_patient(clinic, **overrides)
-    subs = [subscribe(patient, svc) for _ in range(devices)]
+    subs = [subscribe(patient, push_service) for _ in range(devices)]
     return patient, course, subs
 
 
@@ -81,8 +81,8 @@ def bulk_occurrences(courses, total: int, due_at=None) -> list[int]:
     )
 
 
-def received_payloads(svc) -> list[dict]:
-    return [json.loads(svc.decrypt(rec)) for rec in svc.received if rec.status == 201]
+def received_payloads(push_service) -> list[dict]:
+    return [json.loads(push_service.decrypt(rec)) for rec in push_service.received if rec.status == 201]
 
 
 def fresh(occ_id: int) -> ReminderOccurrence:

@@ -32,10 +32,10 @@ def subscriptions(patient_id: int) -> list[PushSubscription]:
 
 
 @pytest.fixture
-def one(clinic, svc):
+def one(clinic, push_service):
     """A patient with one device, application 1 done with a check-in full of health details,
     and one due reminder for application 2."""
-    patient, course, (sub,) = patient_with_device(clinic, svc)
+    patient, course, (sub,) = patient_with_device(clinic, push_service)
     record_application(
         course,
         1,
@@ -49,23 +49,23 @@ def one(clinic, svc):
     return patient, course, sub, occ
 
 
-def test_sent_push_decrypts_to_ids_and_short_text_only(one, svc, sender):
+def test_sent_push_decrypts_to_ids_and_short_text_only(one, push_service, sender):
     patient, course, sub, occ = one
     stats = dispatcher.dispatch_until_idle(sender)
     assert (stats.claimed, stats.sent) == (1, 1)
     row = fresh(occ.id)
     assert row.status == "sent" and row.sent_at is not None and row.lease_until is None
     assert row.attempts == 1
-    (rec,) = svc.received
+    (rec,) = push_service.received
     assert rec.status == 201 and rec.path == urlsplit(sub["endpoint"]).path
-    assert svc.verify_all() == {"valid": 1, "invalid": 0, "reasons": {}}
+    assert push_service.verify_all() == {"valid": 1, "invalid": 0, "reasons": {}}
     # RFC 8030 headers: Topic (one notification per occurrence), TTL and Urgency.
     assert rec.headers["topic"] == str(occ.id)
     assert rec.headers["ttl"] == str(dispatcher.DELIVERY["due"][0])
     assert rec.headers["urgency"] == "high"
     assert rec.headers["content-encoding"] == "aes128gcm"
     assert rec.headers["authorization"].startswith("vapid t=")
-    raw = svc.decrypt(rec)
+    raw = push_service.decrypt(rec)
     body = json.loads(raw)
     assert set(body) == {"id", "kind", "title", "body", "url", "snooze"}
     assert body["id"] == str(occ.id) and body["kind"] == "due"
@@ -79,27 +79,27 @@ def test_sent_push_decrypts_to_ids_and_short_text_only(one, svc, sender):
     assert device.last_success_at is not None
 
 
-def test_every_device_of_the_patient_gets_it(clinic, svc, sender):
-    patient, course, subs = patient_with_device(clinic, svc, devices=2)
+def test_every_device_of_the_patient_gets_it(clinic, push_service, sender):
+    patient, course, subs = patient_with_device(clinic, push_service, devices=2)
     occ = add_occurrence(patient, open_application(course), "follow_up")
     dispatcher.dispatch_until_idle(sender)
     assert fresh(occ.id).status == "sent"
-    assert sorted(r.path for r in svc.received) == sorted(urlsplit(s["endpoint"]).path for s in subs)
-    assert {p["id"] for p in received_payloads(svc)} == {str(occ.id)}
-    assert {r.headers["urgency"] for r in svc.received} == {"normal"}
+    assert sorted(r.path for r in push_service.received) == sorted(urlsplit(s["endpoint"]).path for s in subs)
+    assert {p["id"] for p in received_payloads(push_service)} == {str(occ.id)}
+    assert {r.headers["urgency"] for r in push_service.received} == {"normal"}
 
 
-def test_without_a_device_nothing_is_sent(clinic, svc, sender):
+def test_without_a_device_nothing_is_sent(clinic, push_service, sender):
     from factories import make_enrolled_patient
 
     patient, course = make_enrolled_patient(clinic)
     occ = add_occurrence(patient, open_application(course))
     dispatcher.dispatch_until_idle(sender)
     assert fresh(occ.id).status == "no_subscription"
-    assert svc.received == []
+    assert push_service.received == []
 
 
-def test_not_yet_due_is_left_alone(one, svc, sender):
+def test_not_yet_due_is_left_alone(one, push_service, sender):
     patient, course, _sub, occ = one
     later = add_occurrence(
         patient, open_application(course), "follow_up", due_at=utcnow() + dt.timedelta(hours=1)
@@ -107,29 +107,29 @@ def test_not_yet_due_is_left_alone(one, svc, sender):
     dispatcher.dispatch_until_idle(sender)
     assert fresh(occ.id).status == "sent"
     assert fresh(later.id).status == "pending"
-    assert len(svc.received) == 1
+    assert len(push_service.received) == 1
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_gone_subscription_is_deleted(clinic, svc, sender, status):
-    patient, course, (dead, alive) = patient_with_device(clinic, svc, devices=2)
+def test_gone_subscription_is_deleted(clinic, push_service, sender, status):
+    patient, course, (dead, alive) = patient_with_device(clinic, push_service, devices=2)
     occ = add_occurrence(patient, open_application(course))
-    svc.set_behaviour(dead["endpoint"], status=status)
+    push_service.set_behaviour(dead["endpoint"], status=status)
     stats = dispatcher.dispatch_until_idle(sender)
     assert stats.gone_subscriptions == 1
     assert fresh(occ.id).status == "sent"  # the other device had it
     assert [s.endpoint for s in subscriptions(patient.id)] == [alive["endpoint"]]
     # The only device gone as well: the next reminder finds no device at all.
-    svc.set_behaviour(alive["endpoint"], status=status)
+    push_service.set_behaviour(alive["endpoint"], status=status)
     second = add_occurrence(patient, open_application(course), "follow_up")
     dispatcher.dispatch_until_idle(sender)
     assert subscriptions(patient.id) == []
     assert fresh(second.id).status == "no_subscription"
 
 
-def test_429_honours_retry_after_then_fails_after_max_attempts(one, svc, sender):
+def test_429_honours_retry_after_then_fails_after_max_attempts(one, push_service, sender):
     _patient, _course, _sub, occ = one
-    svc.set_behaviour(status=429, retry_after=120)
+    push_service.set_behaviour(status=429, retry_after=120)
     now = utcnow()
     stats = dispatcher.dispatch_batch(sender, now=now)
     assert stats.retried == 1
@@ -148,14 +148,14 @@ def test_429_honours_retry_after_then_fails_after_max_attempts(one, svc, sender)
         if attempt < dispatcher.MAX_ATTEMPTS:
             assert row.status == "pending" and row.due_at >= previous + dt.timedelta(seconds=120)
     assert row.status == "failed" and "429" in row.last_error
-    assert len(svc.received) == dispatcher.MAX_ATTEMPTS
+    assert len(push_service.received) == dispatcher.MAX_ATTEMPTS
     assert dispatcher.dispatch_batch(sender, now=row.due_at + dt.timedelta(days=1)).claimed == 0
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_server_error_is_retried_with_backoff_then_sent(one, svc, sender, status):
+def test_server_error_is_retried_with_backoff_then_sent(one, push_service, sender, status):
     _patient, _course, _sub, occ = one
-    svc.set_behaviour(status=status, times=1)
+    push_service.set_behaviour(status=status, times=1)
     now = utcnow()
     assert dispatcher.dispatch_batch(sender, now=now).retried == 1
     row = fresh(occ.id)
@@ -164,13 +164,13 @@ def test_server_error_is_retried_with_backoff_then_sent(one, svc, sender, status
     assert dispatcher.dispatch_batch(sender, now=row.due_at).sent == 1
     row = fresh(occ.id)
     assert row.status == "sent" and row.attempts == 2
-    assert [r.status for r in svc.received] == [status, 201]
-    assert len({r.headers["topic"] for r in svc.received}) == 1  # the retry replaces, not adds
+    assert [r.status for r in push_service.received] == [status, 201]
+    assert len({r.headers["topic"] for r in push_service.received}) == 1  # the retry replaces, not adds
 
 
-def test_a_hanging_push_service_times_out_and_is_retried(one, svc, push_app):
+def test_a_hanging_push_service_times_out_and_is_retried(one, push_service, push_app):
     _patient, _course, _sub, occ = one
-    svc.set_behaviour(hang_seconds=2.0, times=1)
+    push_service.set_behaviour(hang_seconds=2.0, times=1)
     with make_sender(push_app, timeout=(1.0, 0.3)) as quick:
         now = utcnow()
         assert dispatcher.dispatch_batch(quick, now=now).retried == 1
@@ -182,9 +182,9 @@ def test_a_hanging_push_service_times_out_and_is_retried(one, svc, push_app):
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])
-def test_configuration_errors_fail_with_a_reason_and_an_error_log(one, svc, sender, caplog, status):
+def test_configuration_errors_fail_with_a_reason_and_an_error_log(one, push_service, sender, caplog, status):
     _patient, _course, sub, occ = one
-    svc.set_behaviour(status=status)
+    push_service.set_behaviour(status=status)
     caplog.set_level(logging.INFO)
     stats = dispatcher.dispatch_until_idle(sender)
     assert stats.failed == 1
@@ -201,10 +201,10 @@ def test_configuration_errors_fail_with_a_reason_and_an_error_log(one, svc, send
             assert secret not in message
     # A configuration error is not retried.
     assert dispatcher.dispatch_batch(sender, now=utcnow() + dt.timedelta(days=1)).claimed == 0
-    assert len(svc.received) == 1
+    assert len(push_service.received) == 1
 
 
-def test_expired_lease_is_reclaimed_but_a_live_one_is_not(one, svc, sender):
+def test_expired_lease_is_reclaimed_but_a_live_one_is_not(one, push_service, sender):
     patient, course, _sub, occ = one
     now = utcnow()
     row = fresh(occ.id)
@@ -221,7 +221,7 @@ def test_expired_lease_is_reclaimed_but_a_live_one_is_not(one, svc, sender):
     assert stats.sent == 1
     assert (fresh(occ.id).status, fresh(occ.id).attempts) == ("sent", 2)
     assert fresh(live.id).status == "claimed"
-    assert [p["id"] for p in received_payloads(svc)] == [str(occ.id)]
+    assert [p["id"] for p in received_payloads(push_service)] == [str(occ.id)]
 
 
 def test_claim_sets_a_lease_from_the_config(one, push_app):
@@ -239,7 +239,7 @@ def test_claim_sets_a_lease_from_the_config(one, push_app):
     assert dispatcher.claim(10, now + dt.timedelta(seconds=8)) == [occ.id]
 
 
-def test_completed_after_claim_is_cancelled_not_sent(one, svc, sender):
+def test_completed_after_claim_is_cancelled_not_sent(one, push_service, sender):
     """A dispatcher claimed the reminders and died; the patient then did the application
     (which cancels only pending reminders). The next dispatcher reclaims the expired
     leases, re-checks and sends nothing (the snoozed copy included)."""
@@ -255,14 +255,14 @@ def test_completed_after_claim_is_cancelled_not_sent(one, svc, sender):
     stats = dispatcher.dispatch_until_idle(sender)
     assert (stats.claimed, stats.cancelled, stats.sent) == (2, 2, 0)
     assert fresh(occ.id).status == "cancelled" and fresh(snoozed.id).status == "cancelled"
-    assert svc.received == []
+    assert push_service.received == []
 
 
-def test_done_application_is_cancelled_while_the_rest_of_the_batch_is_sent(one, clinic, svc, sender):
+def test_done_application_is_cancelled_while_the_rest_of_the_batch_is_sent(one, clinic, push_service, sender):
     """The re-check is per occurrence: in one batch, the done application's reminder is
     cancelled, another patient's reminder and a test notification go out."""
     patient, course, _sub, occ = one
-    other_patient, other_course, _subs = patient_with_device(clinic, svc)
+    other_patient, other_course, _subs = patient_with_device(clinic, push_service)
     other = add_occurrence(other_patient, open_application(other_course, 2), "due")
     test = add_occurrence(patient, None, "test")
     row = open_application(course, 2)
@@ -273,10 +273,10 @@ def test_done_application_is_cancelled_while_the_rest_of_the_batch_is_sent(one, 
     stats = dispatcher.dispatch_batch(sender)
     assert (stats.claimed, stats.cancelled, stats.sent) == (3, 1, 2)
     assert fresh(occ.id).status == "cancelled"
-    assert {p["id"] for p in received_payloads(svc)} == {str(other.id), str(test.id)}
+    assert {p["id"] for p in received_payloads(push_service)} == {str(other.id), str(test.id)}
 
 
-def test_reminders_not_tied_to_the_application_survive_its_completion(one, svc, sender):
+def test_reminders_not_tied_to_the_application_survive_its_completion(one, push_service, sender):
     patient, course, _sub, _occ = one
     row = open_application(course, 2)
     photos = add_occurrence(patient, row, "checkpoint")
@@ -285,32 +285,32 @@ def test_reminders_not_tied_to_the_application_survive_its_completion(one, svc, 
     db.session.commit()
     dispatcher.dispatch_until_idle(sender)
     assert fresh(photos.id).status == "sent"
-    assert [(p["id"], p["kind"], p["url"]) for p in received_payloads(svc)] == [
+    assert [(p["id"], p["kind"], p["url"]) for p in received_payloads(push_service)] == [
         (str(photos.id), "checkpoint", "/#/photos")
     ]
 
 
-def test_a_backlog_larger_than_a_batch_is_sent_in_one_go(clinic, svc, sender):
+def test_a_backlog_larger_than_a_batch_is_sent_in_one_go(clinic, push_service, sender):
     from .support import bulk_occurrences
 
-    courses = [patient_with_device(clinic, svc)[1] for _ in range(3)]
+    courses = [patient_with_device(clinic, push_service)[1] for _ in range(3)]
     ids = bulk_occurrences(courses, 120)
     stats = dispatcher.dispatch_until_idle(sender, batch_size=50)
     assert (stats.claimed, stats.sent) == (120, 120)
-    assert sorted(int(p["id"]) for p in received_payloads(svc)) == sorted(ids)
+    assert sorted(int(p["id"]) for p in received_payloads(push_service)) == sorted(ids)
     statuses = db.session.scalars(sa.select(ReminderOccurrence.status).distinct()).all()
     assert statuses == ["sent"]
 
 
-def test_sender_worker_processes_deliver_the_same(clinic, svc, push_app):
+def test_sender_worker_processes_deliver_the_same(clinic, push_service, push_app):
     """`PUSH_SENDER_PROCESSES` > 0 (the dispatcher process's default on 2+ cores): encryption
     and HTTP in worker processes, with the same outcomes and the same bookkeeping."""
     from .support import bulk_occurrences
 
-    patients = [patient_with_device(clinic, svc) for _ in range(3)]
+    patients = [patient_with_device(clinic, push_service) for _ in range(3)]
     ids = bulk_occurrences([course for _p, course, _s in patients], 90)
     dead = patients[0][2][0]
-    svc.set_behaviour(dead["endpoint"], status=410)
+    push_service.set_behaviour(dead["endpoint"], status=410)
     to_dead = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(ReminderOccurrence)
@@ -328,18 +328,18 @@ def test_sender_worker_processes_deliver_the_same(clinic, svc, push_app):
             ).all()
         )
         assert statuses == {"sent": 90 - to_dead, "no_subscription": to_dead}
-        assert sorted(int(p["id"]) for p in received_payloads(svc)) == sorted(
+        assert sorted(int(p["id"]) for p in received_payloads(push_service)) == sorted(
             i for i in ids if fresh(i).status == "sent"
         )
         # One message alone, and a 500 that is retried.
-        svc.set_behaviour(status=500, times=1)
+        push_service.set_behaviour(status=500, times=1)
         occ = add_occurrence(patients[1][0], open_application(patients[1][1], 3), "follow_up")
         assert dispatcher.dispatch_batch(workers).retried == 1
         assert fresh(occ.id).status == "pending"
-    assert svc.verify_all()["invalid"] == 0
+    assert push_service.verify_all()["invalid"] == 0
 
 
-def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, svc, push_app):
+def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, push_service, push_app):
     _patient, _course, _sub, occ = one
     saved = push_app.config.get("DISPATCH_LEASE_SECONDS")
     push_app.config["DISPATCH_LEASE_SECONDS"] = 0.5
@@ -352,11 +352,11 @@ def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, svc, pus
                 dispatcher.dispatch_until_idle(workers)
             db.session.rollback()
             assert fresh(occ.id).status == "claimed"  # left to its lease
-            assert svc.received == []
+            assert push_service.received == []
             time.sleep(0.6)
             stats = dispatcher.dispatch_until_idle(workers)  # on the replacement worker
             assert stats.sent == 1
     finally:
         push_app.config["DISPATCH_LEASE_SECONDS"] = saved
     assert fresh(occ.id).status == "sent"
-    assert [p["id"] for p in received_payloads(svc)] == [str(occ.id)]
+    assert [p["id"] for p in received_payloads(push_service)] == [str(occ.id)]

@@ -82,14 +82,16 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_dispatcher_killed_mid_batch_loses_nothing(push_app, clinic, svc, database_url, instance_dir):
-    courses = [patient_with_device(clinic, svc)[1] for _ in range(8)]
+def test_a_dispatcher_killed_mid_batch_loses_nothing(
+    push_app, clinic, push_service, database_url, instance_dir
+):
+    courses = [patient_with_device(clinic, push_service)[1] for _ in range(8)]
     ids = bulk_occurrences(courses, 200)
     # A slow push service: each answer takes 0.5 s, so a batch of 100 takes seconds.
-    svc.set_behaviour(hang_seconds=0.5)
+    push_service.set_behaviour(hang_seconds=0.5)
     proc = dispatcher_process(database_url, instance_dir, "--interval", "1", "--batch-size", "100")
     try:
-        wait_for(lambda: len(svc.received) >= 10 or proc.poll() is not None, 60, "the first pushes")
+        wait_for(lambda: len(push_service.received) >= 10 or proc.poll() is not None, 60, "the first pushes")
         assert proc.poll() is None, proc.communicate()[0]
         workers = children_of(proc.pid)
         assert workers, "the dispatcher should have a sender worker process"
@@ -104,8 +106,8 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(push_app, clinic, svc, data
     wait_for(lambda: not any(alive(pid) for pid in workers), 15, "the sender workers to exit")
     at_kill = statuses(ids)
     assert at_kill["claimed"] > 0 and at_kill["sent"] == 0, at_kill  # it died mid-batch
-    assert len(svc.received) < len(ids)
-    svc.set_behaviour(hang_seconds=None)
+    assert len(push_service.received) < len(ids)
+    push_service.set_behaviour(hang_seconds=None)
 
     # A new dispatcher after the dead one's leases ran out.
     leases = db.session.scalar(
@@ -117,16 +119,16 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(push_app, clinic, svc, data
     assert restarted.returncode == 0, output
 
     assert statuses(ids) == {"sent": len(ids)}  # none lost
-    payloads = received_payloads(svc)
+    payloads = received_payloads(push_service)
     received_ids = [int(p["id"]) for p in payloads]
     assert set(received_ids) == set(ids)  # every received payload is one of them, all arrived
     # Repeats (the pushes in flight when it died) carry the same Topic, and the service
     # worker uses the occurrence id as the notification tag: one notification each.
     topics = collections.defaultdict(set)
-    for rec, payload in zip([r for r in svc.received if r.status == 201], payloads, strict=True):
+    for rec, payload in zip([r for r in push_service.received if r.status == 201], payloads, strict=True):
         topics[payload["id"]].add(rec.headers["topic"])
     assert all(t == {occ_id} for occ_id, t in topics.items())
-    assert svc.verify_all()["invalid"] == 0
+    assert push_service.verify_all()["invalid"] == 0
 
 
 @pytest.fixture
@@ -136,8 +138,8 @@ def dispatchers(is_postgres) -> int:
 
 
 @pytest.mark.postgres_only
-def test_concurrent_dispatchers_never_send_an_occurrence_twice(push_app, clinic, svc, dispatchers):
-    courses = [patient_with_device(clinic, svc)[1] for _ in range(20)]
+def test_concurrent_dispatchers_never_send_an_occurrence_twice(push_app, clinic, push_service, dispatchers):
+    courses = [patient_with_device(clinic, push_service)[1] for _ in range(20)]
     ids = bulk_occurrences(courses, 2000)
     db.session.remove()
     start = threading.Barrier(dispatchers)
@@ -157,8 +159,8 @@ def test_concurrent_dispatchers_never_send_an_occurrence_twice(push_app, clinic,
     for t in threads:
         t.join(60)
     assert all(r is not None for r in results), "a dispatcher failed"
-    counts = collections.Counter(int(p["id"]) for p in received_payloads(svc))
-    assert len(svc.received) == len(ids)
+    counts = collections.Counter(int(p["id"]) for p in received_payloads(push_service))
+    assert len(push_service.received) == len(ids)
     assert set(counts) == set(ids) and max(counts.values()) == 1  # each sent exactly once
     assert sum(r.claimed for r in results) == len(ids)
     assert all(r.claimed > 0 for r in results), [r.claimed for r in results]  # both took part

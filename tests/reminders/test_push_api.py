@@ -49,15 +49,15 @@ def test_public_key_is_the_vapid_key(push_app, api):
     assert response.get_json() == {"public_key": vapid_keys(push_app).public_key}
 
 
-def test_put_upserts_by_endpoint_and_keeps_every_device(two, svc):
+def test_put_upserts_by_endpoint_and_keeps_every_device(two, push_service):
     (a, _, api_a), (b, _, api_b) = two
-    phone, laptop = svc.new_subscription(), svc.new_subscription()
+    phone, laptop = push_service.new_subscription(), push_service.new_subscription()
     assert put(api_a, phone).get_json() == {"created": True}
     assert put(api_a, phone).get_json() == {"created": False}  # every app start re-sends it
     assert put(api_a, laptop).get_json() == {"created": True}
     assert endpoints(a.id) == sorted([phone["endpoint"], laptop["endpoint"]])
     # New keys for the same endpoint replace the old ones (no second row).
-    renewed = {**phone, "keys": svc.new_subscription()["keys"]}
+    renewed = {**phone, "keys": push_service.new_subscription()["keys"]}
     assert put(api_a, renewed, headers={"User-Agent": "Phone/2"}).status_code == 200
     row = db.session.scalar(sa.select(PushSubscription).where(PushSubscription.endpoint == phone["endpoint"]))
     assert (row.p256dh, row.auth, row.user_agent) == (
@@ -72,9 +72,9 @@ def test_put_upserts_by_endpoint_and_keeps_every_device(two, svc):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PushSubscription)) == 2
 
 
-def test_browser_subscription_json_with_expiration_time_is_accepted(two, svc):
+def test_browser_subscription_json_with_expiration_time_is_accepted(two, push_service):
     (a, _, api_a), _ = two
-    sub = {**svc.new_subscription(), "expirationTime": None}
+    sub = {**push_service.new_subscription(), "expirationTime": None}
     assert put(api_a, sub).status_code == 200
     assert endpoints(a.id) == [sub["endpoint"]]
 
@@ -88,9 +88,9 @@ def test_browser_subscription_json_with_expiration_time_is_accepted(two, svc):
         ({"p256dh": None, "auth": ""}, "keys.auth"),
     ],
 )
-def test_bad_keys_are_refused_with_the_field(two, svc, keys, field):
+def test_bad_keys_are_refused_with_the_field(two, push_service, keys, field):
     (a, _, api_a), _ = two
-    sub = svc.new_subscription()
+    sub = push_service.new_subscription()
     sub["keys"] = {k: v if v is not None else sub["keys"][k] for k, v in keys.items()}
     response = put(api_a, sub)
     assert response.status_code == 422
@@ -116,23 +116,23 @@ def test_malformed_subscriptions_are_refused(two, body, field):
     assert endpoints(a.id) == []
 
 
-def test_plain_http_push_service_is_refused_unless_allowed(two, svc, push_app):
+def test_plain_http_push_service_is_refused_unless_allowed(two, push_service, push_app):
     (a, _, api_a), _ = two
     push_app.config["PUSH_ALLOW_HTTP"] = False  # the push_app fixture restores it
-    response = put(api_a, svc.new_subscription())
+    response = put(api_a, push_service.new_subscription())
     assert response.status_code == 422
     assert "endpoint" in response.get_json()["error"]["fields"]
     assert endpoints(a.id) == []
 
 
-def test_signed_out_cannot_subscribe(push_app, api, svc):
-    assert put(api, svc.new_subscription()).status_code == 401
+def test_signed_out_cannot_subscribe(push_app, api, push_service):
+    assert put(api, push_service.new_subscription()).status_code == 401
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PushSubscription)) == 0
 
 
-def test_delete_removes_only_ones_own_subscription(two, svc):
+def test_delete_removes_only_ones_own_subscription(two, push_service):
     (a, _, api_a), (b, _, api_b) = two
-    mine, theirs = svc.new_subscription(), svc.new_subscription()
+    mine, theirs = push_service.new_subscription(), push_service.new_subscription()
     put(api_a, mine)
     put(api_b, theirs)
     # Another patient cannot remove it, even knowing the endpoint.
@@ -143,9 +143,9 @@ def test_delete_removes_only_ones_own_subscription(two, svc):
     assert api_a.delete("/api/me/push-subscriptions", {}).status_code == 422
 
 
-def test_test_notification_is_queued_and_sent_by_the_dispatcher(two, svc, sender):
+def test_test_notification_is_queued_and_sent_by_the_dispatcher(two, push_service, sender):
     (a, _, api_a), (b, _, _) = two
-    sub = svc.new_subscription()
+    sub = push_service.new_subscription()
     put(api_a, sub)
     response = api_a.post("/api/me/push-subscriptions/test")
     assert response.status_code == 202
@@ -159,10 +159,10 @@ def test_test_notification_is_queued_and_sent_by_the_dispatcher(two, svc, sender
     )
     stats = dispatcher.dispatch_until_idle(sender)
     assert stats.sent == 1
-    (payload,) = received_payloads(svc)
+    (payload,) = received_payloads(push_service)
     assert payload["id"] == str(occ.id) and payload["kind"] == "test" and payload["snooze"] is False
     assert fresh(occ.id).status == "sent"
-    assert svc.received[0].headers["urgency"] == "high"
+    assert push_service.received[0].headers["urgency"] == "high"
 
 
 def test_snooze_creates_the_next_occurrence_an_hour_later(two, push_app):
