@@ -84,6 +84,8 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/audit-events", "GET"):                       ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/settings", "GET"):                           ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/settings", "PATCH"):                         ("admin",   401, 403, 403, 403, 200, 200),
+    ("/api/clinic/patients/<int:patient_id>/messages", "GET"): ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/messages", "POST"): ("record", 401, 403, 403, 201, 201, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
                                                                ("record",  401, 403, 403, 201, 409, 404),
@@ -255,6 +257,12 @@ REQUESTS = {
     ("/api/clinic/staff/<int:staff_id>", "PATCH"): lambda w, a: Call(
         f"/api/clinic/staff/{w.ids[CLIN_X]}", {"role": "clinician"}
     ),
+    ("/api/clinic/patients/<int:patient_id>/messages", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/messages", {"text": f"A note from {a}"}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/messages", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/messages"
+    ),
     ("/api/clinic/settings", "PATCH"): lambda w, a: Call(
         "/api/clinic/settings", {"protocol_overrides": {"massage_seconds": 90}}
     ),
@@ -268,6 +276,7 @@ TARGETS = {
     "/api/clinic/patients/<int:patient_id>/invites": ("patient", PAT_A),
     "/api/clinic/staff/<int:staff_id>": ("staff", CLIN_X),
     "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
 }
 
 

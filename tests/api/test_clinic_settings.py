@@ -87,3 +87,25 @@ def test_clinician_records_the_in_clinic_application(app_ctx, api, make_api):
         f"/api/clinic/patients/{patient.id}/applications/1/complete", {"completed_at": utcnow().isoformat()}
     )
     assert again.status_code == 409
+
+
+def test_clinic_message_reaches_the_patients_today(app_ctx, api, make_api):
+    clinic, _ = make_clinic()
+    clinician = make_staff(clinic)
+    patient, _ = make_enrolled_patient(clinic)
+    api.login(clinician.email, account="staff")
+    response = api.post(
+        f"/api/clinic/patients/{patient.id}/messages", {"text": "  Your crown looks less red - keep going!  "}
+    )
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["author"] == clinician.name
+    assert api.post(f"/api/clinic/patients/{patient.id}/messages", {"text": "   "}).status_code == 422
+    assert [m["text"] for m in api.get(f"/api/clinic/patients/{patient.id}/messages").get_json()] == [
+        "Your crown looks less red - keep going!"
+    ]
+    phone = make_api()
+    phone.login(patient.email)
+    messages = phone.get("/api/me/today").get_json()["messages"]
+    assert [(m["text"], m["author"]) for m in messages] == [
+        ("Your crown looks less red - keep going!", clinician.name)
+    ]

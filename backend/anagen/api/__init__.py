@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from apispec import BasePlugin
 from flask_smorest import Api
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from anagen.api.errors import error_body
@@ -121,14 +122,23 @@ def api_modules() -> tuple:
 class RecordId(IntegerConverter):
     """`<int:…>` in every route: a positive id the database's integer column can hold.
 
-    Anything larger cannot name a record, so it answers 404 instead of reaching the
-    database (PostgreSQL's integer ends at 2**31 - 1).
+    Anything else cannot name a record, so it answers 404 instead of reaching the database
+    (PostgreSQL's integer ends at 2**31 - 1). The range is checked here rather than with
+    werkzeug's own min/max: a value outside those makes its matcher answer 405 when another
+    method is routed on the same path.
     """
 
+    MAX = 2**31 - 1
+
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
+        self.min, self.max = 1, self.MAX  # documented in the OpenAPI document
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= self.MAX:
+            raise NotFound()
+        return number
 
 
 def init_app(app) -> AnagenApi:

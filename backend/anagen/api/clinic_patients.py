@@ -12,7 +12,7 @@ from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
 from anagen.extensions import db
 from anagen.models import Patient
 from anagen.policy import account, get_patient, patients_of, record_action, requires
-from anagen.services import invites
+from anagen.services import invites, messages
 from anagen.services.courses import CheckIn, record_application, require_course
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
 from anagen.services.today import SCALP_AREAS, iso, plan
@@ -174,3 +174,37 @@ def record_in_clinic(data, patient_id, number):
     record_action(acct, "application_recorded", "patient", patient.id)
     db.session.commit()
     return plan(patient)["applications"][number - 1]
+
+
+class MessageSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    text = fields.String(required=True)
+    created_at = fields.String(required=True)
+    author = fields.String(required=True)
+
+
+class NewMessageSchema(StrictSchema):
+    text = text(messages.MAX_LENGTH)
+
+
+@bp.get("/<int:patient_id>/messages")
+@requires("staff")
+@bp.response(200, MessageSchema(many=True))
+def list_messages(patient_id):
+    """Messages the clinic has sent the patient, newest first."""
+    patient = get_patient(account(), patient_id)
+    return [messages.message_body(m) for m in messages.messages_for(patient.id)]
+
+
+@bp.post("/<int:patient_id>/messages")
+@requires("staff")
+@bp.arguments(NewMessageSchema)
+@bp.response(201, MessageSchema)
+def send_message(data, patient_id):
+    """Send the patient a message; it shows on their Today screen."""
+    acct = account()
+    patient = get_patient(acct, patient_id)
+    message = messages.send_message(patient, acct.user, data["text"])
+    record_action(acct, "message_sent", "patient", patient.id)
+    db.session.commit()
+    return messages.message_body(message)

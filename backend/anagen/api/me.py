@@ -52,7 +52,9 @@ class TodaySchema(ma.Schema):
     kit = fields.Dict(required=True)
     next_checkpoint = fields.Dict(allow_none=True)
     adherence = fields.Nested(AdherenceSchema, required=True)
-    messages = fields.List(fields.Dict())
+    messages = fields.List(
+        fields.Dict(), metadata={"description": "The clinic's latest messages, newest first"}
+    )
 
 
 class PlanSchema(ma.Schema):

@@ -4,6 +4,7 @@ from anagen.models.audit import AuditEvent
 from anagen.models.clinic import Clinic, StaffRole, StaffUser
 from anagen.models.course import ApplicationLog, Course, Kit, PlannedApplication
 from anagen.models.invite import Invite
+from anagen.models.message import ClinicMessage
 from anagen.models.patient import Patient
 from anagen.models.photo import Photo
 from anagen.models.protocol import ProtocolVersion
@@ -14,6 +15,7 @@ __all__ = [
     "ApplicationLog",
     "AuditEvent",
     "Clinic",
+    "ClinicMessage",
     "Course",
     "IdempotencyRecord",
     "Invite",

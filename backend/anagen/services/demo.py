@@ -11,6 +11,7 @@ from anagen.models import Clinic, StaffRole
 from anagen.services.clinics import create_clinic, create_staff
 from anagen.services.courses import CheckIn, record_application
 from anagen.services.enrolment import Enrolment, enrol_patient
+from anagen.services.messages import send_message
 from anagen.services.passwords import hash_password
 
 DEMO_SLUG = "demo-clinic"
@@ -77,6 +78,13 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
         patient.password_hash = hash_password(PATIENT_PASSWORD)
         patient.photo_consent_at = start
         _complete_history(course, now, done, late, pain, clinician.id)
+        if first == "Chloe":
+            send_message(
+                patient,
+                clinician,
+                "Thanks for telling us about the soreness after application 9. Press more gently "
+                "over the crown, and call us if it happens again.",
+            )
         logins.append(("patient", email, PATIENT_PASSWORD))
     return logins
 

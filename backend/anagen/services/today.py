@@ -8,6 +8,7 @@ from anagen.extensions import utcnow
 from anagen.models import Patient
 from anagen.protocol import Protocol, checkpoint_dates, kit_status
 from anagen.services.courses import PlanItem, course_adherence, plan_items, require_course
+from anagen.services.messages import SHOWN_ON_TODAY, message_body, messages_for
 from anagen.services.protocols import course_protocol
 
 SCALP_AREAS = {
@@ -98,7 +99,7 @@ def today(patient: Patient, now: dt.datetime | None = None) -> dict:
         },
         "next_checkpoint": checkpoint,
         "adherence": adherence_body(course_adherence(protocol, items, now)),
-        "messages": [],
+        "messages": [message_body(m) for m in messages_for(patient.id, SHOWN_ON_TODAY)],
     }
 
 
