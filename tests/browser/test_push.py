@@ -112,7 +112,7 @@ def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, 
         "kind": "due",
         "title": "Anagen",
         "body": "Your treatment is due now. Tap to start.",
-        "url": "/#/today",
+        "url": f"/#/reminder/{occurrence_id}",
         "snooze": True,
     }
     for other in received.values():
@@ -137,7 +137,7 @@ def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, 
     note = shown[0]
     assert note["tag"] == f"occurrence-{occurrence_id}"
     assert note["title"] == payload["title"] and note["body"] == payload["body"]
-    assert note["data"] == {"url": "/#/today", "id": occurrence_id, "snooze": True}
+    assert note["data"] == {"url": f"/#/reminder/{occurrence_id}", "id": occurrence_id, "snooze": True}
     assert note["actions"] == [{"action": "snooze", "title": "Snooze 1 h"}]
     assert note["renotify"] is False
     assert note["icon"].endswith("/app/icons/icon-192.png")
@@ -278,6 +278,17 @@ def test_snooze_screen_and_notification_states(page, enrolled):
     expect(page.get_by_role("button", name="Remind me in 1 hour")).to_be_hidden()
     snoozed = [o for o in reminders_of(patient_id, "due") if o.seq >= 1 and o.status == "pending"]
     assert snoozed, reminders_of(patient_id, "due")
+
+    # What a tapped application reminder opens (iOS shows no action buttons): start, or snooze.
+    page.goto(f"/#/reminder/{occurrence_id}")
+    page.heading("Time for your treatment")
+    page.check_screen("push-reminder")
+    before = len(reminders_of(patient_id, "due"))
+    page.get_by_role("button", name="Remind me in 1 hour").click()
+    expect(page.locator("#main")).to_contain_text(re.compile(r"Done\. We will remind you again at \d\d:\d\d"))
+    assert len(reminders_of(patient_id, "due")) == before + 1
+    page.get_by_role("button", name="Start application").click()
+    page.heading("Today")
 
     page.goto("/#/snooze/999999")
     page.heading("Remind me later")

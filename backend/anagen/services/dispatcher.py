@@ -99,6 +99,14 @@ class _Batch:
 # -- messages --------------------------------------------------------------------------------
 
 
+def _screen(occurrence) -> str:
+    """Where a tap opens: an application reminder opens a screen that offers both starting
+    and "remind me in an hour" (iOS shows no notification actions, so snooze lives there too)."""
+    if occurrence.kind in DONE_CANCELS:
+        return f"/#/reminder/{occurrence.id}"
+    return SCREENS.get(occurrence.kind, "/#/today")
+
+
 def payload(occurrence) -> dict:
     """What the service worker gets (anything with `id` and `kind`): ids and short text only."""
     title, body = TEXTS[occurrence.kind]
@@ -107,7 +115,7 @@ def payload(occurrence) -> dict:
         "kind": occurrence.kind,
         "title": title,
         "body": body,
-        "url": SCREENS.get(occurrence.kind, "/#/today"),
+        "url": _screen(occurrence),
         "snooze": occurrence.kind in DONE_CANCELS,
     }
 

@@ -32,6 +32,7 @@ router.route("/plan", plan.render, { name: "plan", tab: "plan" });
 router.route("/settings", settings.render, { name: "settings", tab: "settings" });
 router.route("/sync", sync.render, { name: "sync", tab: "today" });
 router.route("/snooze/:id", snooze.render, { name: "snooze" });
+router.route("/reminder/:id", snooze.reminder, { name: "snooze" });
 
 router.setGuard(async (match) => {
   const name = match.options.name;

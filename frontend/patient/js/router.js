@@ -42,6 +42,13 @@ export async function render() {
 
 export const currentRoute = () => current;
 
+// A screen that awaits the network must not draw over the screen the patient has moved on
+// to meanwhile: `const live = lease()` when it starts, `if (!live()) return` after each wait.
+export function lease() {
+  const hash = location.hash;
+  return () => location.hash === hash;
+}
+
 export function start() {
   window.addEventListener("hashchange", render);
   return render();

@@ -3,7 +3,7 @@ import * as outbox from "../outbox.js";
 import { load } from "../state.js";
 import { h, svg, show, screen, alert, button } from "../dom.js";
 import { day, dayKey, setZone } from "../format.js";
-import { go } from "../router.js";
+import { go, lease } from "../router.js";
 
 // Each status has its own symbol and word as well as colour.
 const STATUS = {
@@ -18,11 +18,13 @@ const DAY = 86400000;
 const WEEK_HEAD = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 export async function render() {
+  const live = lease();
   show(screen("Your plan", h("p", { class: "loading", role: "status" }, "Loading your plan…")));
   let result;
   try {
     result = await load("plan");
   } catch (err) {
+    if (!live()) return;
     if (err.status === 401) return go("/login", { replace: true });
     show(screen("Your plan", alert(err.message), button("Try again", () => render())));
     return;
@@ -30,6 +32,7 @@ export async function render() {
   const p = result.data;
   setZone(p.time_zone);
   const queued = new Set((await outbox.pending()).filter((i) => i.kind === "complete").map((i) => i.number));
+  if (!live()) return;
   const apps = p.applications.map((a) => ({ ...a, status: queued.has(a.number) && !a.completed_at ? "pending" : a.status }));
   show(
     screen(

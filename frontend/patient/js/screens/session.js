@@ -7,7 +7,7 @@ import * as wakelock from "../wakelock.js";
 import { cached, load, state } from "../state.js";
 import { h, show, alert, notice, button, progress } from "../dom.js";
 import { clock } from "../format.js";
-import { go } from "../router.js";
+import { go, lease } from "../router.js";
 import { scalpMap } from "../scalpmap.js";
 import { checkInStep, checkInValue } from "./checkin.js";
 
@@ -46,9 +46,11 @@ function fill(text, p) {
 export async function render({ step }) {
   clearInterval(timer);
   if (step === "done") return finished();
+  const live = lease();
   const s = await db.get("session").catch(() => null);
   let protocol = (await cached("protocol")) || null;
   if (!protocol) protocol = await load("protocol").then((r) => r.data).catch(() => null);
+  if (!live()) return;
   if (!s || !protocol) return go("/today", { replace: true });
   const steps = protocol.steps;
   let n = parseInt(step, 10);

@@ -4,10 +4,11 @@ import * as outbox from "../outbox.js";
 import * as push from "../push.js";
 import { load, remember, state, wipe } from "../state.js";
 import { h, show, screen, alert, notice, button, busy } from "../dom.js";
-import { go } from "../router.js";
+import { go, lease } from "../router.js";
 import { reminderFields, fieldErrors } from "./reminderform.js";
 
 export async function render() {
+  const live = lease();
   show(screen("Settings", h("p", { class: "loading", role: "status" }, "Loading…")));
   let settings, protocol, fresh;
   try {
@@ -16,12 +17,14 @@ export async function render() {
     fresh = sr.fresh;
     protocol = pr.data;
   } catch (err) {
+    if (!live()) return;
     if (err.status === 401) return go("/login", { replace: true });
     show(screen("Settings", alert(err.message), button("Try again", () => render()), signOutBlock()));
     return;
   }
   // A change still in the outbox is what the patient last chose: show that.
   for (const item of await outbox.pending()) if (item.kind === "settings") Object.assign(settings, item.body);
+  if (!live()) return;
 
   const form = reminderFields(settings, protocol);
   const quietOn = h("input", { id: "quiet-on", type: "checkbox", checked: !!settings.quiet_hours });

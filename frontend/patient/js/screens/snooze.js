@@ -1,10 +1,16 @@
-// "Remind me later" for a reminder (#/snooze/<id>): where notifications have no action
-// buttons (Safari, iOS) or the notification's own snooze did not get through.
+// A tapped application reminder (#/reminder/<id>): start now, or "remind me in an hour" —
+// the snooze for platforms whose notifications have no action buttons (Safari, iOS).
+// #/snooze/<id> is the same without the start button (the notification's own snooze failed).
 import * as push from "../push.js";
 import { h, show, screen, notice, button, busy, link } from "../dom.js";
 import { when } from "../format.js";
+import { go } from "../router.js";
 
-export function render({ id }) {
+export function reminder({ id }) {
+  render({ id }, { offerStart: true });
+}
+
+export function render({ id }, { offerStart = false } = {}) {
   const status = h("div", { role: "status" });
   const say = (text, kind) => status.replaceChildren(notice(text, kind));
   const btn = button("Remind me in 1 hour", () => busy(btn, "Snoozing…", async () => {
@@ -24,6 +30,19 @@ export function render({ id }) {
       }
     }
   }));
+  if (offerStart) {
+    btn.className = "btn secondary";
+    show(
+      screen(
+        "Time for your treatment",
+        h("p", {}, "Start now, or if this is not a good moment we will remind you again in an hour."),
+        button("Start application", () => go("/today")),
+        btn,
+        status
+      )
+    );
+    return;
+  }
   show(
     screen(
       "Remind me later",

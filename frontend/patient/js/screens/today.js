@@ -4,7 +4,7 @@ import * as outbox from "../outbox.js";
 import { load } from "../state.js";
 import { h, show, screen, alert, button, link } from "../dom.js";
 import { when, day, relative, plural } from "../format.js";
-import { go } from "../router.js";
+import { go, lease } from "../router.js";
 import { startSession } from "./session.js";
 
 const STATUS = {
@@ -14,11 +14,13 @@ const STATUS = {
 };
 
 export async function render() {
+  const live = lease();
   show(screen("Today", h("p", { class: "loading", role: "status" }, "Loading your course…")));
   let result;
   try {
     result = await load("today");
   } catch (err) {
+    if (!live()) return;
     if (err.status === 401) return go("/login", { replace: true });
     show(screen("Today", alert(err.offline ? "You are offline and this phone has no copy of your course yet. Connect to the internet, then try again." : err.message), button("Try again", () => render())));
     return;
@@ -26,6 +28,7 @@ export async function render() {
   const t = result.data;
   const pending = await outbox.pending();
   const inProgress = await db.get("session").catch(() => null);
+  if (!live()) return;
   const next = t.next_application;
   const queuedDone = next && pending.find((i) => i.kind === "complete" && i.number === next.number);
 
