@@ -29,18 +29,12 @@ CSP = (
 SHELL_SUFFIXES = {".html", ".js", ".css", ".png", ".svg", ".webmanifest"}
 
 
-def _security_headers(response):
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 def _send(directory, filename, *, cache=NO_CACHE, mimetype=None):
     if not (directory / filename).is_file():
         abort(404)
     response = send_from_directory(directory, filename, mimetype=mimetype, max_age=0)
     response.headers["Cache-Control"] = cache
-    return _security_headers(response)
+    return response  # nosniff, no-referrer etc.: api.security adds them to every response
 
 
 @lru_cache(maxsize=4)
@@ -86,7 +80,7 @@ def service_worker():
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Content-Security-Policy"] = CSP
     current_app.logger.debug("service worker version %s", version)
-    return _security_headers(response)
+    return response  # nosniff, no-referrer etc.: api.security adds them to every response
 
 
 @bp.get("/manifest.webmanifest")
