@@ -49,6 +49,7 @@ TEXTS = {
     "kit_low": ("Anagen", "You've opened the last vial of this kit."),
     "checkpoint": ("Anagen", "It's time for your progress photos."),
     "test": ("Anagen", "Test notification: reminders are working."),
+    "message": ("Anagen", "You have a new message from your clinic."),
 }
 # How long a push service may hold a message, and how urgently to wake the device.
 DELIVERY = {
@@ -58,6 +59,7 @@ DELIVERY = {
     "kit_low": (24 * 3600, "low"),
     "checkpoint": (24 * 3600, "low"),
     "test": (600, "high"),
+    "message": (24 * 3600, "normal"),
 }
 SCREENS = {"checkpoint": "/#/photos", "kit_low": "/#/today", "test": "/#/settings"}
 

@@ -8,6 +8,7 @@ from sqlalchemy import orm as so
 from anagen.errors import InvalidInput
 from anagen.extensions import db
 from anagen.models import ClinicMessage, Patient, StaffUser
+from anagen.services import reminders
 
 MAX_LENGTH = 2000
 SHOWN_ON_TODAY = 5
@@ -21,6 +22,7 @@ def send_message(patient: Patient, author: StaffUser, text: str) -> ClinicMessag
     message = ClinicMessage(patient_id=patient.id, author_staff_id=author.id, text=text[:MAX_LENGTH])
     db.session.add(message)
     db.session.flush()
+    reminders.queue_message_notice(patient)
     return message
 
 

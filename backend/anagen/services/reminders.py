@@ -199,8 +199,17 @@ def snooze(
 
 def queue_test(patient: Patient, now: dt.datetime | None = None) -> ReminderOccurrence:
     """A test notification, sent by the dispatcher on its next tick."""
+    return _queue_notice(patient, "test", now or utcnow())
+
+
+def queue_message_notice(patient: Patient, now: dt.datetime | None = None) -> ReminderOccurrence:
+    """ "You have a new message" (never its text), outside the patient's quiet hours."""
+    return _queue_notice(patient, "message", respect_quiet_hours(now or utcnow(), patient))
+
+
+def _queue_notice(patient: Patient, kind: str, due_at: dt.datetime) -> ReminderOccurrence:
     occurrence = ReminderOccurrence(
-        patient_id=patient.id, planned_application_id=None, kind="test", seq=0, due_at=now or utcnow()
+        patient_id=patient.id, planned_application_id=None, kind=kind, seq=0, due_at=due_at
     )
     db.session.add(occurrence)
     db.session.flush()
