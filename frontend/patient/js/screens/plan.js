@@ -107,7 +107,7 @@ function calendar(apps) {
     weeks.push(h("li", { class: "week" }, h("h3", { class: "week-label" }, `Week ${i}`), h("ol", { class: "days" }, cells)));
   }
   return h("div", { class: "calendar" },
-    h("div", { class: "weekdays", "aria-hidden": "true" }, h("span", {}), WEEK_HEAD.map((d) => h("span", {}, d))),
+    h("div", { class: "weekdays", "aria-hidden": "true" }, h("span", {}), WEEK_HEAD.map((d) => h("span", { "data-short": d[0] }, d))),
     h("ol", { class: "weeks" }, weeks));
 }
 
