@@ -10,7 +10,9 @@ from marshmallow import fields
 from anagen.api.auth import begin
 from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictBoolean, StrictSchema, text
 from anagen.extensions import db, limiter
+from anagen.models import Patient
 from anagen.services import audit, invites
+from anagen.services.today import iso
 
 bp = Blueprint("invites", __name__, url_prefix="/api/invites", description="Redeeming a clinic's invite")
 
@@ -44,9 +46,6 @@ def _ip_key() -> str:
 @bp.alt_response(410, description="Invite used or expired")
 def lookup(data):
     """Who the invite is for, so the patient can check it is theirs."""
-    from anagen.models import Patient
-    from anagen.services.today import iso
-
     invite = invites.find_invite(data["token"])
     patient = db.session.get(Patient, invite.patient_id)
     return {
