@@ -1,4 +1,4 @@
-"""Times as a person reads them: in their own zone, en-GB style ("Thu 4 Dec, 20:00")."""
+"""Times as people read them (their own zone, en-GB: "Thu 4 Dec, 20:00") and as the API gives them."""
 
 from __future__ import annotations
 
@@ -10,3 +10,10 @@ def human(instant: dt.datetime, zone: str) -> str:
     """An instant in the person's zone, e.g. "Thu 4 Dec, 20:00"."""
     local = instant.astimezone(ZoneInfo(zone))
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """An instant as the API gives it: ISO 8601 in UTC with a Z, to the second."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

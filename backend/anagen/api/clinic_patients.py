@@ -15,7 +15,8 @@ from anagen.policy import account, get_patient, patients_of, record_action, requ
 from anagen.services import invites, messages
 from anagen.services.courses import CheckIn, record_application, require_course
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
-from anagen.services.today import SCALP_AREAS, iso, plan
+from anagen.services.today import SCALP_AREAS, plan
+from anagen.timefmt import iso
 
 bp = Blueprint(
     "clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic"

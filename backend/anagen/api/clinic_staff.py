@@ -13,7 +13,7 @@ from anagen.models import StaffRole, StaffUser
 from anagen.policy import account, get_staff, record_action, requires, staff_of
 from anagen.services import accounts, audit
 from anagen.services.clinics import create_staff
-from anagen.services.today import iso
+from anagen.timefmt import iso
 
 bp = Blueprint("clinic_staff", __name__, url_prefix="/api/clinic", description="Staff accounts and audit log")
 

@@ -12,7 +12,7 @@ from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictBoolean, Stric
 from anagen.extensions import db, limiter
 from anagen.models import Patient
 from anagen.services import audit, invites
-from anagen.services.today import iso
+from anagen.timefmt import iso
 
 bp = Blueprint("invites", __name__, url_prefix="/api/invites", description="Redeeming a clinic's invite")
 

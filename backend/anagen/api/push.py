@@ -12,7 +12,7 @@ from anagen.api.schemas import StrictSchema, text
 from anagen.extensions import db, limiter
 from anagen.policy import account, get_reminder, requires
 from anagen.services import push, reminders
-from anagen.services.today import iso
+from anagen.timefmt import iso
 
 bp = Blueprint("push", __name__, url_prefix="/api", description="Push notifications")
 

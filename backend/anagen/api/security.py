@@ -11,6 +11,7 @@ import datetime as dt
 import secrets
 
 from flask import current_app, g, request
+from flask_login import current_user
 
 from anagen.extensions import login_manager
 from anagen.services import accounts
@@ -48,8 +49,6 @@ def csrf_secret() -> str:
     if getattr(g, "new_session_token", None):
         return g.new_session_token
     token = request.cookies.get(SESSION_COOKIE)
-    from flask_login import current_user
-
     if token and current_user.is_authenticated:
         return token
     if not getattr(g, "anon_csrf", None):

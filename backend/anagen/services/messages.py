@@ -9,6 +9,7 @@ from anagen.errors import InvalidInput
 from anagen.extensions import db
 from anagen.models import ClinicMessage, Patient, StaffUser
 from anagen.services import reminders
+from anagen.timefmt import iso
 
 MAX_LENGTH = 2000
 SHOWN_ON_TODAY = 5
@@ -40,8 +41,6 @@ def messages_for(patient_id: int, limit: int = 50) -> list[ClinicMessage]:
 
 
 def message_body(message: ClinicMessage) -> dict:
-    from anagen.services.today import iso
-
     return {
         "id": message.id,
         "text": message.text,

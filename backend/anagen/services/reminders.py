@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from anagen.errors import Conflict, NotFound
 from anagen.extensions import db, utcnow
 from anagen.models import Course, Patient, PlannedApplication, ReminderOccurrence
 from anagen.protocol import Protocol, local_wall_clock
@@ -171,8 +172,6 @@ def snooze(
 
     The caller looks the reminder up through `anagen.policy`, which scopes it to the patient.
     """
-    from anagen.errors import Conflict, NotFound
-
     now = now or utcnow()
     if original.kind == "test" or original.planned_application_id is None:
         raise NotFound("No such reminder.")

@@ -10,6 +10,7 @@ from anagen.protocol import Protocol, checkpoint_dates, kit_status
 from anagen.services.courses import PlanItem, course_adherence, plan_items, require_course
 from anagen.services.messages import SHOWN_ON_TODAY, message_body, messages_for
 from anagen.services.protocols import course_protocol
+from anagen.timefmt import iso
 
 SCALP_AREAS = {
     "frontal_hairline": "Frontal hairline",
@@ -20,12 +21,6 @@ SCALP_AREAS = {
     "parting_line": "Parting line",
     "occipital": "Back of the head",
 }
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def application_label(protocol: Protocol, item: PlanItem) -> str:
