@@ -15,7 +15,7 @@ from anagen.policy import account, get_patient, patients_of, record_action, requ
 from anagen.services import invites, messages
 from anagen.services.courses import CheckIn, record_application, require_course
 from anagen.services.enrolment import INDICATIONS, Enrolment, enrol_patient
-from anagen.services.today import SCALP_AREAS, plan
+from anagen.services.today import SCALP_AREAS, application_body, plan
 from anagen.timefmt import iso
 
 bp = Blueprint(
@@ -173,8 +173,9 @@ def record_in_clinic(data, patient_id, number):
         course, number, completed_at=data["completed_at"], check_in=check_in, recorded_by_staff_id=acct.id
     )
     record_action(acct, "application_recorded", "patient", patient.id)
+    body = application_body(course, number)
     db.session.commit()
-    return plan(patient)["applications"][number - 1]
+    return body
 
 
 class MessageSchema(ma.Schema):

@@ -189,9 +189,9 @@ def get_settings():
 def patch_settings(data):
     """Change reminder days/time, time zone or quiet hours; upcoming applications move to match."""
     patient = account().user
-    settings.update_settings(patient, data)
+    course = settings.update_settings(patient, data)
     db.session.commit()
-    return settings.settings_body(patient)
+    return settings.settings_body(patient, course)
 
 
 @bp.post("/applications/<int:number>/complete")
@@ -220,8 +220,7 @@ def complete_application(headers, data, number):
             steps=steps,
             check_in=check_in,
         )
-        items = today.plan(patient)["applications"]
-        return 201, {"application": items[number - 1], "flagged": log.flagged}
+        return 201, {"application": today.application_body(course, number), "flagged": log.flagged}
 
     fingerprint = idempotency.request_fingerprint("POST", request.path, raw)
     status, body = idempotency.run_once(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from anagen.models import Patient
+from anagen.models import Course, Patient
 from anagen.protocol import validate_weekdays, validate_zone
 from anagen.services import reminders
 from anagen.services.courses import replan_remaining, require_course
 from anagen.services.protocols import course_protocol
 
 
-def settings_body(patient: Patient) -> dict:
-    course = require_course(patient.id)
+def settings_body(patient: Patient, course: Course | None = None) -> dict:
+    """The patient's reminder settings (`course`: theirs, when the caller already has it)."""
+    course = course or require_course(patient.id)
     quiet = None
     if patient.quiet_hours_start and patient.quiet_hours_end:
         quiet = {"start": patient.quiet_hours_start, "end": patient.quiet_hours_end}
@@ -24,7 +25,7 @@ def settings_body(patient: Patient) -> dict:
     }
 
 
-def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = None) -> None:
+def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = None) -> Course:
     """Apply a partial settings change; a schedule change moves the applications still ahead."""
     course = require_course(patient.id)
     protocol = course_protocol(course)
@@ -49,3 +50,4 @@ def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = N
             replan_remaining(course, protocol, now)
         # Pending reminders move with their applications (and with the quiet hours).
         reminders.materialise_course(course, now)
+    return course

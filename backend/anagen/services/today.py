@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from anagen.extensions import utcnow
-from anagen.models import Patient
+from anagen.models import Course, Patient
 from anagen.protocol import Protocol, checkpoint_dates, kit_status
 from anagen.services.courses import PlanItem, course_adherence, plan_items, require_course
 from anagen.services.messages import SHOWN_ON_TODAY, message_body, messages_for
@@ -127,6 +127,12 @@ def plan(patient: Patient, now: dt.datetime | None = None) -> dict:
         "adherence": adherence_body(course_adherence(protocol, items, now)),
         "applications": [item_body(i) for i in items],
     }
+
+
+def application_body(course: Course, number: int, now: dt.datetime | None = None) -> dict:
+    """One application as the plan shows it, from a course already in hand (no second query)."""
+    now = now or utcnow()
+    return item_body(plan_items(course, course_protocol(course), now)[number - 1])
 
 
 def protocol_for(patient: Patient) -> dict:
