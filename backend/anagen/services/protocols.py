@@ -8,7 +8,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from anagen.extensions import db
-from anagen.models import Clinic, Course, ProtocolVersion
+from anagen.models import Course, ProtocolVersion
 from anagen.protocol import Protocol, apply_overrides, default_protocol, load_protocol, protocol_to_dict
 
 
@@ -69,8 +69,3 @@ def effective_protocol(version: ProtocolVersion, *override_layers: dict | None) 
 def course_protocol(course: Course) -> Protocol:
     """The protocol in force for a course (its overrides were fixed at enrolment)."""
     return effective_protocol(course.protocol_version, course.protocol_overrides)
-
-
-def clinic_protocol(clinic: Clinic, version: ProtocolVersion) -> Protocol:
-    """The protocol as the clinic configured it."""
-    return effective_protocol(version, clinic.protocol_overrides)

@@ -87,12 +87,3 @@ def remove_subscription(patient: Patient, endpoint: str) -> None:
             PushSubscription.patient_id == patient.id, PushSubscription.endpoint == endpoint
         )
     )
-
-
-def has_subscription(patient: Patient) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(PushSubscription.id).where(PushSubscription.patient_id == patient.id).limit(1)
-        )
-        is not None
-    )
