@@ -37,8 +37,8 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check backend tests bench
 	ANAGEN_TEST_DATABASE=sqlite $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL =="; \
-	  ANAGEN_TEST_DATABASE="$$TEST_DATABASE_URL" $(BIN)/pytest; \
+	  echo "== again on PostgreSQL, with the machine's clock in another time zone =="; \
+	  TZ=Pacific/Auckland ANAGEN_TEST_DATABASE="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	else echo "TEST_DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
 
 ## Save every patient screen to docs/screenshots/ (real Chromium).

@@ -4,9 +4,20 @@ import datetime as dt
 
 import time_machine
 from factories import PASSWORD, make_clinic, make_enrolled_patient, make_staff
+from support.clock import local, on_or_before
 
 from anagen.extensions import db
 from anagen.models import Invite, Patient
+
+
+def first_visit() -> dt.datetime:
+    """The in-clinic first application: next Thursday (a week ahead at most), 10:30 in London."""
+    today = dt.datetime.now(dt.UTC).date()
+    return local(on_or_before(today + dt.timedelta(days=7), 3), dt.time(10, 30), "Europe/London")
+
+
+def z(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def enrol_body(**overrides):
@@ -18,7 +29,7 @@ def enrol_body(**overrides):
         "advanced_traction_alopecia": False,
         "miniaturisation_seen": True,
         "target_areas": ["crown", "frontal_hairline"],
-        "first_application_at": "2026-12-03T10:30:00+00:00",
+        "first_application_at": first_visit().isoformat(),
         "reminder_weekdays": [1, 4],
         "reminder_time": "19:30",
         "time_zone": "Europe/London",
@@ -47,10 +58,13 @@ def test_clinician_enrols_a_patient_and_gets_an_invite(app_ctx, api):
     detail = api.get(f"/api/clinic/patients/{body['patient']['id']}").get_json()
     apps = detail["plan"]["applications"]
     assert len(apps) == 24
-    assert apps[0]["due_at"] == "2026-12-03T10:30:00Z" and apps[0]["in_clinic"]
-    # Tuesdays and Fridays at 19:30 London time (GMT in winter).
-    assert apps[1]["due_at"] == "2026-12-08T19:30:00Z"
-    assert apps[2]["due_at"] == "2026-12-11T19:30:00Z"
+    first = first_visit()
+    assert apps[0]["due_at"] == z(first) and apps[0]["in_clinic"]
+    # Tuesdays and Fridays at 19:30 London time: the Tuesday after (the Saturday is too soon for
+    # the 48-hour gap and not a chosen day), then that Friday.
+    tuesday = first.date() + dt.timedelta(days=5)
+    assert apps[1]["due_at"] == z(local(tuesday, dt.time(19, 30), "Europe/London"))
+    assert apps[2]["due_at"] == z(local(tuesday + dt.timedelta(days=3), dt.time(19, 30), "Europe/London"))
 
 
 def test_advanced_traction_alopecia_blocks_enrolment(app_ctx, api):
@@ -70,7 +84,10 @@ def test_impossible_weekdays_bad_zone_and_bad_types_change_nothing(app_ctx, api)
     cases = [
         (enrol_body(reminder_weekdays=[0, 1]), "weekdays"),
         (enrol_body(time_zone="Mars/Olympus"), "time_zone"),
-        (enrol_body(first_application_at="2026-12-03T10:30:00"), "first_application_at"),
+        (
+            enrol_body(first_application_at=first_visit().replace(tzinfo=None).isoformat()),
+            "first_application_at",
+        ),
         (enrol_body(reminder_weekdays="mon"), "reminder_weekdays"),
         (enrol_body(target_areas=["elbow"]), "target_areas.0"),
         (enrol_body(first_name="x" * 101), "first_name"),

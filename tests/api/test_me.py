@@ -151,7 +151,7 @@ def test_bad_completion_bodies_change_nothing(app_ctx, api):
     future = (utcnow() + dt.timedelta(hours=2)).isoformat()
     for body in (
         completion(completed_at=future),
-        completion(completed_at="2026-12-01T20:00:00"),
+        completion(completed_at=(utcnow() - dt.timedelta(hours=1)).replace(tzinfo=None).isoformat()),
         completion(check_in={"pain": 11}),
         completion(check_in={"pain": "3"}),
         completion(check_in={"notes": "x" * 1001}),

@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from factories import make_enrolled_patient
+from support.clock import dst_change, local, on_or_before
 
 from anagen.extensions import db
 from anagen.models import Patient, ReminderOccurrence
@@ -30,17 +32,31 @@ def occurrences(patient_id: int, kind: str | None = None) -> list[ReminderOccurr
 # -- daylight saving ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("first_application_at", "change_day"),
-    [
-        # Thursday 12 March 2026 (GMT); the clocks go forward on Sunday 29 March.
-        (dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC), dt.date(2026, 3, 29)),
-        # Thursday 1 October 2026 (BST); the clocks go back on Sunday 25 October.
-        (dt.datetime(2026, 10, 1, 9, 0, tzinfo=UTC), dt.date(2026, 10, 25)),
-    ],
-    ids=["spring-forward", "fall-back"],
-)
-def test_due_reminders_stay_at_local_wall_clock_across_dst(clinic, first_application_at, change_day):
+def course_before_clock_change(forward: bool) -> tuple[dt.datetime, dt.date]:
+    """A course starting on a Thursday, 10:00 London, two and a half weeks before the next clock
+    change (spring or autumn) after today, and that change's date."""
+    change_day = dst_change("Europe/London", dt.datetime.now(UTC) + dt.timedelta(days=30), forward=forward)
+    start = local(on_or_before(change_day - dt.timedelta(days=17), 3), dt.time(10, 0), "Europe/London")
+    return start, change_day
+
+
+@pytest.fixture
+def start():
+    """The first application of a course whose 120-day window spans the next spring clock change;
+    the clock is pinned to it."""
+    first, _ = course_before_clock_change(forward=True)
+    with time_machine.travel(first, tick=False):
+        yield first
+
+
+@pytest.mark.parametrize("forward", [True, False], ids=["spring-forward", "fall-back"])
+def test_due_reminders_stay_at_local_wall_clock_across_dst(clinic, forward):
+    first_application_at, change_day = course_before_clock_change(forward)
+    with time_machine.travel(first_application_at - dt.timedelta(days=1), tick=False):
+        _check_wall_clock_across_dst(clinic, first_application_at, change_day)
+
+
+def _check_wall_clock_across_dst(clinic, first_application_at, change_day):
     patient, course = make_enrolled_patient(
         clinic,
         first_application_at=first_application_at,
@@ -74,8 +90,7 @@ def test_due_reminders_stay_at_local_wall_clock_across_dst(clinic, first_applica
     assert reminders.materialise_course(course, now=now, window=dt.timedelta(days=120)) == 0
 
 
-def test_window_limits_what_is_materialised(clinic):
-    start = dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+def test_window_limits_what_is_materialised(clinic, start):
     patient, course = make_enrolled_patient(clinic, first_application_at=start)
     reminders.materialise_course(course, now=start, window=dt.timedelta(days=14))
     db.session.commit()
@@ -162,9 +177,8 @@ def test_quiet_hours_in_another_zone():
     ids=["wrapping", "non-wrapping"],
 )
 def test_follow_up_in_quiet_hours_moves_to_their_end(
-    clinic, reminder_time, quiet_start, quiet_end, follow_up_local
+    clinic, start, reminder_time, quiet_start, quiet_end, follow_up_local
 ):
-    start = dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
     patient, course = make_enrolled_patient(
         clinic, first_application_at=start, reminder_time=reminder_time, reminder_weekdays=[3, 6]
     )
@@ -182,8 +196,7 @@ def test_follow_up_in_quiet_hours_moves_to_their_end(
     assert all(o.due_at.astimezone(LONDON).time() == reminder_time for o in due.values())
 
 
-def test_changing_quiet_hours_moves_pending_reminders_only(clinic):
-    start = dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+def test_changing_quiet_hours_moves_pending_reminders_only(clinic, start):
     patient, course = make_enrolled_patient(clinic, first_application_at=start, reminder_weekdays=[3, 6])
     reminders.materialise_course(course, now=start, window=dt.timedelta(days=120))
     db.session.commit()
@@ -201,8 +214,7 @@ def test_changing_quiet_hours_moves_pending_reminders_only(clinic):
 # -- cancellation ----------------------------------------------------------------------------
 
 
-def test_completing_an_application_cancels_its_pending_reminders(clinic):
-    start = dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+def test_completing_an_application_cancels_its_pending_reminders(clinic, start):
     patient, course = make_enrolled_patient(clinic, first_application_at=start, reminder_weekdays=[3, 6])
     reminders.materialise_course(course, now=start, window=dt.timedelta(days=120))
     db.session.commit()
@@ -227,8 +239,7 @@ def test_completing_an_application_cancels_its_pending_reminders(clinic):
     }
 
 
-def test_last_vial_opened_adds_a_kit_low_reminder_once(clinic):
-    start = dt.datetime(2026, 3, 12, 10, 0, tzinfo=UTC)
+def test_last_vial_opened_adds_a_kit_low_reminder_once(clinic, start):
     patient, course = make_enrolled_patient(clinic, first_application_at=start, reminder_weekdays=[3, 6])
     last_vial = next(r for r in course.applications if r.opens_vial and r.vial_number == 6)
     for row in course.applications[: last_vial.number]:
@@ -242,7 +253,7 @@ def test_last_vial_opened_adds_a_kit_low_reminder_once(clinic):
 def test_reminders_already_long_past_are_not_created(clinic):
     """A course entered after it started: no burst of stale "due now" reminders for the
     applications already behind; the ones still ahead are materialised as usual."""
-    now = dt.datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    now = dt.datetime.now(UTC)
     patient, course = make_enrolled_patient(
         clinic, first_application_at=now - dt.timedelta(days=10), reminder_weekdays=[0, 3]
     )
