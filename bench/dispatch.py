@@ -129,8 +129,8 @@ def build_app(database_url: str, instance: Path, sender_processes: int):
     from flask_migrate import upgrade
 
     from anagen import create_app
+    from anagen.course.protocols import ensure_builtin_protocols
     from anagen.extensions import db
-    from anagen.services.protocols import ensure_builtin_protocols
 
     app = create_app(
         {
@@ -152,10 +152,11 @@ def build_app(database_url: str, instance: Path, sender_processes: int):
 def populate(n_patients: int, n_occurrences: int, subscriptions: list[dict]) -> list[int]:
     """Patients (through the enrolment service), one subscription each, and the occurrences
     (bulk insert), not yet due. Returns the occurrence ids."""
-    from anagen.extensions import db, utcnow
+    from anagen.clinic.clinics import create_clinic
+    from anagen.clinic.enrolment import Enrolment, enrol_patient
+    from anagen.clock import utcnow
+    from anagen.extensions import db
     from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
-    from anagen.services.clinics import create_clinic
-    from anagen.services.enrolment import Enrolment, enrol_patient
 
     clinic, _admin = create_clinic(
         name="Bench clinic",
@@ -250,7 +251,7 @@ def messages_for(ids: list[int]):
     """The PushMessages the dispatcher builds for these occurrences (for the baselines)."""
     from anagen.extensions import db
     from anagen.models import PushSubscription, ReminderOccurrence
-    from anagen.services import dispatcher
+    from anagen.reminders import dispatcher
 
     subs = {s.patient_id: [s] for s in db.session.scalars(sa.select(PushSubscription))}
     occs = {o.id: o for o in db.session.scalars(sa.select(ReminderOccurrence))}
@@ -258,7 +259,7 @@ def messages_for(ids: list[int]):
 
 
 def crypto_only_rate(app, msgs) -> float:
-    from anagen.services.push import make_sender
+    from anagen.reminders.subscriptions import make_sender
 
     with make_sender(app, processes=0) as sender:  # in this process: one core
         start = time.perf_counter()
@@ -271,7 +272,7 @@ def naive_rate(app, msgs) -> float:
     import pywebpush
     from py_vapid import Vapid02
 
-    from anagen.services.push import vapid_keys
+    from anagen.reminders.subscriptions import vapid_keys
 
     vapid = Vapid02(private_key=vapid_keys(app).private_key)
     start = time.perf_counter()
@@ -330,10 +331,11 @@ def percentile(values: list[float], q: float) -> float:
 def dispatch_run(app, svc, ids: list[int], args, push_pid: int | None) -> dict:
     """One timed run: every occurrence pending and due at one instant, then
     `dispatch_until_idle(make_sender(app), batch_size)`; verified after the clock stops."""
-    from anagen.extensions import db, utcnow
+    from anagen.clock import utcnow
+    from anagen.extensions import db
     from anagen.models import ReminderOccurrence
-    from anagen.services.dispatcher import dispatch_until_idle
-    from anagen.services.push import make_sender
+    from anagen.reminders.dispatcher import dispatch_until_idle
+    from anagen.reminders.subscriptions import make_sender
 
     db.session.execute(
         sa.update(ReminderOccurrence).values(
@@ -412,10 +414,10 @@ PAYLOAD_KEYS = {"id", "kind", "title", "body", "url", "snooze"}
 def main() -> None:
     args = parse_args()
     if args.sender_processes is None:
-        from anagen.services.push import default_sender_processes
+        from anagen.reminders.subscriptions import default_sender_processes
 
         args.sender_processes = default_sender_processes()
-    from pushservice import PushService
+    from support.pushservice import PushService
 
     from anagen.extensions import db
 

@@ -7,7 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import anagen.extensions
+import anagen.models.base
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from anagen import create_app
+from anagen.auth import passwords
 from anagen.config import normalise_database_url
 from anagen.extensions import db
-from anagen.services import passwords
 
 # Argon2 at production cost makes every sign-in in the suite take ~100 ms; the
 # algorithm and code path are the same with cheap parameters.
@@ -68,7 +68,7 @@ def app(database_url, instance_dir):
     """One app for the session, its schema built by running the real migrations."""
     from flask_migrate import upgrade
 
-    from anagen.services.protocols import ensure_builtin_protocols
+    from anagen.course.protocols import ensure_builtin_protocols
 
     app = create_app(
         {
@@ -169,7 +169,7 @@ class ApiClient:
         return self.request("DELETE", path, json=json, **kw)
 
     def login(self, email: str, password: str | None = None, account: str = "patient"):
-        from factories import PASSWORD
+        from support.factories import PASSWORD
 
         response = self.post(
             "/api/auth/login", {"email": email, "password": password or PASSWORD, "account": account}
@@ -191,8 +191,8 @@ def make_api(app):
 
 @pytest.fixture
 def push_service():
-    """A local RFC 8030 push service (tests/pushservice.py) on a free loopback port."""
-    from pushservice import PushService
+    """A local RFC 8030 push service (tests/support/pushservice.py) on a free loopback port."""
+    from support.pushservice import PushService
 
     service = PushService.start()
     yield service

@@ -25,8 +25,10 @@ def create_app(config: dict[str, Any] | None = None):
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     register_extensions(app)
     register_blueprints(app)
+    register_security(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_shellcontext(app)
     return app
 
 
@@ -42,24 +44,51 @@ def register_extensions(app) -> None:
 
 
 def register_blueprints(app) -> None:
+    """The static apps, the health check, and each feature's JSON API blueprints under /api/."""
     from anagen.api import init_app as init_api
     from anagen.api.health import bp as health_bp
+    from anagen.auth.views import bp as auth_bp
+    from anagen.clinic.views.invites import bp as invites_bp
+    from anagen.clinic.views.patients import bp as clinic_patients_bp
+    from anagen.clinic.views.settings import bp as clinic_settings_bp
+    from anagen.clinic.views.staff import bp as clinic_staff_bp
+    from anagen.course.views import bp as me_bp
+    from anagen.reminders.views import bp as push_bp
     from anagen.web import bp as web_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(web_bp)
-    init_api(app)
+    init_api(
+        app,
+        (auth_bp, invites_bp, me_bp, push_bp, clinic_patients_bp, clinic_staff_bp, clinic_settings_bp),
+    )
+
+
+def register_security(app) -> None:
+    """Sessions (Flask-Login on the server-side session), CSRF and the security headers."""
+    from anagen.auth.security import init_app as init_security
+
+    init_security(app)
 
 
 def register_errorhandlers(app) -> None:
     from anagen.api.errors import init_app as init_errors
-    from anagen.api.security import init_app as init_security
 
     init_errors(app)
-    init_security(app)
 
 
 def register_commands(app) -> None:
     from anagen.cli import init_app as init_cli
 
     init_cli(app)
+
+
+def register_shellcontext(app) -> None:
+    """`flask shell` starts with the database and every table at hand."""
+    from anagen import models
+    from anagen.extensions import db
+
+    def shell_context() -> dict:
+        return {"db": db, **{name: getattr(models, name) for name in models.__all__}}
+
+    app.shell_context_processor(shell_context)

@@ -24,8 +24,8 @@ def setup_command(demo: bool) -> None:
     """Apply migrations, store the shipped protocols and (optionally) load the demo clinic once."""
     from flask_migrate import upgrade
 
-    from anagen.services import demo as demo_service
-    from anagen.services.protocols import ensure_builtin_protocols
+    from anagen.clinic import demo as demo_service
+    from anagen.course.protocols import ensure_builtin_protocols
 
     upgrade()
     ensure_builtin_protocols()
@@ -48,9 +48,9 @@ def setup_command(demo: bool) -> None:
 @click.password_option("--admin-password", help="Asked for when not given.")
 def create_clinic_command(name, slug, time_zone, admin_email, admin_name, admin_password) -> None:
     """Create a clinic and its first admin."""
+    from anagen.clinic.clinics import create_clinic
     from anagen.errors import AnagenError
     from anagen.protocol import FieldsError
-    from anagen.services.clinics import create_clinic
 
     try:
         clinic, admin = create_clinic(
@@ -75,8 +75,8 @@ demo_cli = AppGroup("demo", help="The demo clinic.")
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the demo clinic with patients at different points of their course."""
-    from anagen.services import demo as demo_service
-    from anagen.services.protocols import ensure_builtin_protocols
+    from anagen.clinic import demo as demo_service
+    from anagen.course.protocols import ensure_builtin_protocols
 
     if demo_service.any_clinic(slug=demo_service.DEMO_SLUG):
         raise click.ClickException("The demo clinic is already loaded.")
@@ -99,7 +99,7 @@ vapid_cli = AppGroup("vapid", help="VAPID keys for web push.")
 @vapid_cli.command("show")
 def vapid_show() -> None:
     """Print the public key (generating the key pair on first use)."""
-    from anagen.services.push import vapid_keys
+    from anagen.reminders.subscriptions import vapid_keys
 
     click.echo(vapid_keys().public_key)
 
@@ -112,7 +112,7 @@ def vapid_rotate() -> None:
     """Generate a new key pair (the old one is kept as a .bak file, mode 0600)."""
     from pathlib import Path
 
-    from anagen.services.vapid import rotate
+    from anagen.webpush.vapid import rotate
 
     if current_app.config.get("VAPID_PRIVATE_KEY"):
         raise click.ClickException("VAPID_PRIVATE_KEY is set in the environment: rotate it there.")
@@ -128,6 +128,6 @@ def vapid_rotate() -> None:
 @click.option("--once", is_flag=True, help="Run one tick (materialise + send the backlog) and exit.")
 def dispatcher_command(interval: float, batch_size: int, once: bool) -> None:
     """Run the reminder dispatcher: its own process, never inside web workers."""
-    from anagen.services.dispatcher_loop import run
+    from anagen.reminders.loop import run
 
     run(current_app._get_current_object(), interval=interval, batch_size=batch_size, once=once)

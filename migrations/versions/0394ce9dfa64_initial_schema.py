@@ -7,7 +7,7 @@ Create Date: 2026-11-25 21:36:23.021515
 """
 from alembic import op
 import sqlalchemy as sa
-import anagen.extensions
+import anagen.models.base
 
 
 # revision identifiers, used by Alembic.
@@ -25,7 +25,7 @@ def upgrade():
     sa.Column('slug', sa.String(length=80), nullable=False),
     sa.Column('time_zone', sa.String(length=64), nullable=False),
     sa.Column('protocol_overrides', sa.JSON(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clinic')),
     sa.UniqueConstraint('slug', name=op.f('uq_clinic_slug'))
     )
@@ -36,7 +36,7 @@ def upgrade():
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('response_body', sa.JSON(), nullable=True),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_record')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_record_scope_key'))
     )
@@ -45,10 +45,10 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_type', sa.String(length=10), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('reauth_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reauth_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('user_agent', sa.String(length=300), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_session')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_user_session_token_hash'))
@@ -66,7 +66,7 @@ def upgrade():
     sa.Column('target_id', sa.Integer(), nullable=True),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinic.id'], name=op.f('fk_audit_event_clinic_id_clinic')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event'))
     )
@@ -90,9 +90,9 @@ def upgrade():
     sa.Column('quiet_hours_start', sa.Time(), nullable=True),
     sa.Column('quiet_hours_end', sa.Time(), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('photo_consent_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('photo_consent_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinic.id'], name=op.f('fk_patient_clinic_id_clinic')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_patient')),
     sa.UniqueConstraint('email', name=op.f('uq_patient_email'))
@@ -107,7 +107,7 @@ def upgrade():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('definition', sa.JSON(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinic.id'], name=op.f('fk_protocol_version_clinic_id_clinic')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_protocol_version')),
     sa.UniqueConstraint('clinic_id', 'key', 'version', name=op.f('uq_protocol_version_clinic_id_key_version'))
@@ -123,7 +123,7 @@ def upgrade():
     sa.Column('role', sa.Enum('admin', 'clinician', name='staffrole', native_enum=False, length=20), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinic.id'], name=op.f('fk_staff_user_clinic_id_clinic')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_user')),
     sa.UniqueConstraint('email', name=op.f('uq_staff_user_email'))
@@ -136,11 +136,11 @@ def upgrade():
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('protocol_version_id', sa.Integer(), nullable=False),
     sa.Column('protocol_overrides', sa.JSON(), nullable=False),
-    sa.Column('first_application_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_application_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('weekdays', sa.JSON(), nullable=False),
     sa.Column('reminder_time', sa.Time(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_course_patient_id_patient')),
     sa.ForeignKeyConstraint(['protocol_version_id'], ['protocol_version.id'], name=op.f('fk_course_protocol_version_id_protocol_version')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_course'))
@@ -152,11 +152,11 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['staff_user.id'], name=op.f('fk_invite_created_by_id_staff_user')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_invite_patient_id_patient')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invite')),
@@ -172,8 +172,8 @@ def upgrade():
     sa.Column('p256dh', sa.String(length=200), nullable=False),
     sa.Column('auth', sa.String(length=64), nullable=False),
     sa.Column('user_agent', sa.String(length=300), nullable=True),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_success_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_success_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_push_subscription_patient_id_patient')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_push_subscription')),
     sa.UniqueConstraint('endpoint', name=op.f('uq_push_subscription_endpoint'))
@@ -187,7 +187,7 @@ def upgrade():
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('batch_number', sa.String(length=60), nullable=True),
     sa.Column('vials', sa.Integer(), nullable=False),
-    sa.Column('dispatched_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dispatched_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_kit_course_id_course')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kit')),
     sa.UniqueConstraint('course_id', 'number', name=op.f('uq_kit_course_id_number'))
@@ -206,9 +206,9 @@ def upgrade():
     sa.Column('media_type', sa.String(length=40), nullable=False),
     sa.Column('width', sa.Integer(), nullable=False),
     sa.Column('height', sa.Integer(), nullable=False),
-    sa.Column('taken_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('uploaded_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('reviewed_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('taken_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('uploaded_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_photo_course_id_course')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_photo_patient_id_patient')),
@@ -223,13 +223,13 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('due_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('original_due_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('original_due_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kit_number', sa.Integer(), nullable=False),
     sa.Column('vial_number', sa.Integer(), nullable=False),
     sa.Column('opens_vial', sa.Boolean(), nullable=False),
     sa.Column('in_clinic', sa.Boolean(), nullable=False),
-    sa.Column('completed_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_planned_application_course_id_course')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_planned_application')),
     sa.UniqueConstraint('course_id', 'number', name=op.f('uq_planned_application_course_id_number'))
@@ -241,8 +241,8 @@ def upgrade():
     op.create_table('application_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('planned_application_id', sa.Integer(), nullable=False),
-    sa.Column('started_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('completed_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('steps', sa.JSON(), nullable=False),
     sa.Column('redness', sa.String(length=20), nullable=True),
     sa.Column('irritation', sa.String(length=20), nullable=True),
@@ -250,7 +250,7 @@ def upgrade():
     sa.Column('notes', sa.Text(), nullable=True),
     sa.Column('flagged', sa.Boolean(), nullable=False),
     sa.Column('recorded_by_staff_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['planned_application_id'], ['planned_application.id'], name=op.f('fk_application_log_planned_application_id_planned_application')),
     sa.ForeignKeyConstraint(['recorded_by_staff_id'], ['staff_user.id'], name=op.f('fk_application_log_recorded_by_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_application_log')),
@@ -262,13 +262,13 @@ def upgrade():
     sa.Column('planned_application_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('due_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('lease_until', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=200), nullable=True),
-    sa.Column('sent_at', anagen.extensions.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', anagen.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_reminder_occurrence_patient_id_patient')),
     sa.ForeignKeyConstraint(['planned_application_id'], ['planned_application.id'], name=op.f('fk_reminder_occurrence_planned_application_id_planned_application')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_reminder_occurrence')),

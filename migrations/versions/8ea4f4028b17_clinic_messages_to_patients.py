@@ -7,7 +7,7 @@ Create Date: 2026-11-25 23:03:50.885973
 """
 from alembic import op
 import sqlalchemy as sa
-import anagen.extensions
+import anagen.models.base
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('author_staff_id', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', anagen.extensions.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', anagen.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['author_staff_id'], ['staff_user.id'], name=op.f('fk_clinic_message_author_staff_id_staff_user')),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_clinic_message_patient_id_patient')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_clinic_message'))

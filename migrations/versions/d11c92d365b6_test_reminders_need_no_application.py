@@ -7,7 +7,7 @@ Create Date: 2026-11-25 21:48:46.225943
 """
 from alembic import op
 import sqlalchemy as sa
-import anagen.extensions
+import anagen.models.base
 
 
 # revision identifiers, used by Alembic.

@@ -21,15 +21,16 @@ import pytest
 import schemathesis
 import sqlalchemy as sa
 from conftest import ApiClient
-from factories import make_clinic, make_enrolled_patient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
+from support.factories import make_clinic, make_enrolled_patient
 
 from anagen import create_app
-from anagen.api.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from anagen.extensions import db, limiter, utcnow
+from anagen.auth.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from anagen.clock import utcnow
+from anagen.extensions import db, limiter
 from anagen.models import ReminderOccurrence
-from anagen.services import reminders
+from anagen.reminders import occurrences as reminders
 
 # The document is generated from the code alone (no database involved), so a throwaway
 # app renders it at collection time; the calls go to the suite's `app` fixture.

@@ -4,10 +4,11 @@ import contextlib
 import datetime as dt
 
 import sqlalchemy as sa
-from factories import make_clinic, make_enrolled_patient
+from support.factories import make_clinic, make_enrolled_patient
 
-from anagen.extensions import db, utcnow
-from anagen.services.courses import record_application
+from anagen.clock import utcnow
+from anagen.course.courses import record_application
+from anagen.extensions import db
 
 
 @contextlib.contextmanager

@@ -140,7 +140,7 @@ def page(context, live_server):
 
 @pytest.fixture
 def clinic_admin(app_ctx):
-    from factories import make_clinic
+    from support.factories import make_clinic
 
     return make_clinic("Northfield Hair Clinic")
 
@@ -154,7 +154,7 @@ def clinic(clinic_admin):
 def enrolled(app_ctx, clinic_admin):
     """A patient who has already joined, with application 1 done in clinic `days_ago` days
     ago; returns (patient, course, email, password)."""
-    from factories import PASSWORD, make_enrolled_patient
+    from support.factories import PASSWORD, make_enrolled_patient
 
     from .helpers import course_started, record_in_clinic_application
 
@@ -170,10 +170,10 @@ def enrolled(app_ctx, clinic_admin):
 @pytest.fixture
 def invite_for(app_ctx):
     """Enrols a patient who has not set a password yet and returns (patient, course, token)."""
-    from factories import make_enrolled_patient
+    from support.factories import make_enrolled_patient
 
+    from anagen.clinic.invites import issue_invite
     from anagen.extensions import db
-    from anagen.services.invites import issue_invite
 
     def make(clinic, **overrides):
         patient, course = make_enrolled_patient(clinic, password=None, **overrides)

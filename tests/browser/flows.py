@@ -110,7 +110,7 @@ def wait_for_service_worker(page):
 
 # -- Web push in a headless browser ---------------------------------------------------------
 # Headless Chromium refuses PushManager.subscribe(), so the page gets a stand-in whose
-# subscription is one the test's own push service (tests/pushservice.py) holds the keys of;
+# subscription is one the test's own push service (tests/support/pushservice.py) holds the keys of;
 # its state lives in the test process (FakePushDevice), so it survives reloads.
 PUSH_STUB = """(() => {
   const SUB = __SUBSCRIPTION__;

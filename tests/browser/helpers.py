@@ -6,7 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.extensions import db
 
 
 def course_started(days_ago: float) -> dict:
@@ -16,7 +17,7 @@ def course_started(days_ago: float) -> dict:
 
 def record_in_clinic_application(course, staff) -> None:
     """The specialist records application 1 at the clinic, as on enrolment day."""
-    from anagen.services.courses import record_application
+    from anagen.course.courses import record_application
 
     course = db.session.merge(course)
     record_application(course, 1, completed_at=course.first_application_at, recorded_by_staff_id=staff.id)

@@ -54,8 +54,8 @@ def push_page(new_page, push_service, push_allowed):
 
 def dispatch(app, push_service) -> dict[str, dict]:
     """Runs the dispatcher until idle; returns what the push service decrypted, by occurrence id."""
-    from anagen.services.dispatcher import dispatch_until_idle
-    from anagen.services.push import make_sender
+    from anagen.reminders.dispatcher import dispatch_until_idle
+    from anagen.reminders.subscriptions import make_sender
 
     push_service.clear()
     with make_sender(app, timeout=(2.0, 5.0)) as sender:
@@ -85,7 +85,7 @@ def assert_health_free(payload: dict, *private: str) -> None:
 
 
 def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, clinic_admin, invite_for):
-    from anagen.services.push import vapid_keys
+    from anagen.reminders.subscriptions import vapid_keys
 
     clinic, admin = clinic_admin
     patient, course, token = invite_for(clinic, **course_started(8))
@@ -170,7 +170,7 @@ def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, 
 
 
 def test_settings_test_notification_resync_and_sign_out(push_page, push_service, app, enrolled):
-    from anagen.services import push as push_service_module
+    from anagen.reminders import subscriptions as push_service_module
 
     patient, _course, email, password = enrolled()
     patient_id = patient.id

@@ -1,11 +1,11 @@
 """Fixtures of the reminder tests: the app with plain-http push allowed, a local push
-service (tests/pushservice.py, real RFC 8030/8291/8292) and the app's own sender."""
+service (tests/support/pushservice.py, real RFC 8030/8291/8292) and the app's own sender."""
 
 from __future__ import annotations
 
 import pytest
 
-from anagen.services.push import make_sender
+from anagen.reminders.subscriptions import make_sender
 
 
 @pytest.fixture
@@ -29,6 +29,6 @@ def sender(push_app):
 
 @pytest.fixture
 def clinic(push_app):
-    from factories import make_clinic
+    from support.factories import make_clinic
 
     return make_clinic()[0]

@@ -1,4 +1,4 @@
-"""The dispatcher against the real local push service (tests/pushservice.py): no mocks of
+"""The dispatcher against the real local push service (tests/support/pushservice.py): no mocks of
 HTTP or crypto. Each test claims, sends and checks what the push service received and
 what the database recorded."""
 
@@ -12,14 +12,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from support.reminders import add_occurrence, fresh, open_application, patient_with_device, received_payloads
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.course.courses import CheckIn, record_application
+from anagen.extensions import db
 from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
-from anagen.services import dispatcher
-from anagen.services.courses import CheckIn, record_application
-from anagen.services.push import make_sender
-
-from .support import add_occurrence, fresh, open_application, patient_with_device, received_payloads
+from anagen.reminders import dispatcher
+from anagen.reminders.subscriptions import make_sender
 
 SECRET_NOTE = "itchy-scalp-secret-note"
 
@@ -90,7 +90,7 @@ def test_every_device_of_the_patient_gets_it(clinic, push_service, sender):
 
 
 def test_without_a_device_nothing_is_sent(clinic, push_service, sender):
-    from factories import make_enrolled_patient
+    from support.factories import make_enrolled_patient
 
     patient, course = make_enrolled_patient(clinic)
     occ = add_occurrence(patient, open_application(course))
@@ -291,7 +291,7 @@ def test_reminders_not_tied_to_the_application_survive_its_completion(one, push_
 
 
 def test_a_backlog_larger_than_a_batch_is_sent_in_one_go(clinic, push_service, sender):
-    from .support import bulk_occurrences
+    from support.reminders import bulk_occurrences
 
     courses = [patient_with_device(clinic, push_service)[1] for _ in range(3)]
     ids = bulk_occurrences(courses, 120)
@@ -305,7 +305,7 @@ def test_a_backlog_larger_than_a_batch_is_sent_in_one_go(clinic, push_service, s
 def test_sender_worker_processes_deliver_the_same(clinic, push_service, push_app):
     """`PUSH_SENDER_PROCESSES` > 0 (the dispatcher process's default on 2+ cores): encryption
     and HTTP in worker processes, with the same outcomes and the same bookkeeping."""
-    from .support import bulk_occurrences
+    from support.reminders import bulk_occurrences
 
     patients = [patient_with_device(clinic, push_service) for _ in range(3)]
     ids = bulk_occurrences([course for _p, course, _s in patients], 90)

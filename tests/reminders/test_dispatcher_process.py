@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.reminders import bulk_occurrences, patient_with_device, received_payloads
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.extensions import db
 from anagen.models import ReminderOccurrence
-from anagen.services import dispatcher
-from anagen.services.push import make_sender
-
-from .support import bulk_occurrences, patient_with_device, received_payloads
+from anagen.reminders import dispatcher
+from anagen.reminders.subscriptions import make_sender
 
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 LEASE_S = 3

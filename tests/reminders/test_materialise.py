@@ -8,15 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
-from factories import make_enrolled_patient
 from support.clock import dst_change, local, on_or_before
+from support.factories import make_enrolled_patient
+from support.reminders import add_occurrence, fresh, open_application
 
+from anagen.course.courses import record_application
 from anagen.extensions import db
 from anagen.models import Patient, ReminderOccurrence
-from anagen.services import reminders
-from anagen.services.courses import record_application
-
-from .support import add_occurrence, fresh, open_application
+from anagen.reminders import occurrences as reminders
 
 LONDON = ZoneInfo("Europe/London")
 UTC = dt.UTC
@@ -268,11 +267,11 @@ def test_reminders_already_long_past_are_not_created(clinic):
 
 
 def test_snooze_into_quiet_hours_waits_for_their_end(app_ctx):
-    from factories import make_clinic, make_enrolled_patient
+    from support.factories import make_clinic, make_enrolled_patient
 
     from anagen.extensions import db
     from anagen.models import ReminderOccurrence
-    from anagen.services import reminders
+    from anagen.reminders import occurrences as reminders
 
     clinic, _ = make_clinic()
     patient, course = make_enrolled_patient(clinic)

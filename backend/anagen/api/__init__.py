@@ -112,13 +112,6 @@ class AnagenApi(Api):
         return error_body(error)
 
 
-def api_modules() -> tuple:
-    """Every API resource module; each exposes a flask_smorest Blueprint `bp`."""
-    from anagen.api import auth, clinic_patients, clinic_settings, clinic_staff, invites, me, push
-
-    return (auth, invites, me, push, clinic_patients, clinic_staff, clinic_settings)
-
-
 class RecordId(IntegerConverter):
     """`<int:…>` in every route: a positive id the database's integer column can hold.
 
@@ -141,13 +134,13 @@ class RecordId(IntegerConverter):
         return number
 
 
-def init_app(app) -> AnagenApi:
+def init_app(app, blueprints) -> AnagenApi:
     """One Api per app (tests build many apps), with every resource blueprint attached."""
     app.url_map.converters["int"] = RecordId
     api = AnagenApi(app, spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
     api.register_converter(RecordId, lambda c: {"type": "integer", "minimum": c.min, "maximum": c.max})
     for attribute_function in (nullable_nested, url_pattern, mapping_size, storable_text):
         api.ma_plugin.converter.add_attribute_function(attribute_function)
-    for module in api_modules():
-        api.register_blueprint(module.bp)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
     return api

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from anagen.services.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
+from anagen.auth.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
 
 # Times of day travel as "HH:MM"; fields.Time alone documents only "string", so the
 # document carries the pattern (metadata: the validation stays fields.Time's own).

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 if TYPE_CHECKING:
     from anagen.models.patient import Patient
@@ -20,7 +21,7 @@ class StaffRole(enum.StrEnum):
     CLINICIAN = "clinician"
 
 
-class Clinic(db.Model):
+class Clinic(Base):
     __tablename__ = "clinic"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -35,7 +36,7 @@ class Clinic(db.Model):
     patients: so.WriteOnlyMapped[Patient] = so.relationship(back_populates="clinic")
 
 
-class StaffUser(db.Model):
+class StaffUser(Base):
     __tablename__ = "staff_user"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

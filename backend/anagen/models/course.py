@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 if TYPE_CHECKING:
     from anagen.models.patient import Patient
     from anagen.models.protocol import ProtocolVersion
 
 
-class Course(db.Model):
+class Course(Base):
     __tablename__ = "course"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -40,7 +41,7 @@ class Course(db.Model):
     )
 
 
-class Kit(db.Model):
+class Kit(Base):
     __tablename__ = "kit"
     __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
 
@@ -54,7 +55,7 @@ class Kit(db.Model):
     course: so.Mapped[Course] = so.relationship(back_populates="kits")
 
 
-class PlannedApplication(db.Model):
+class PlannedApplication(Base):
     __tablename__ = "planned_application"
     __table_args__ = (sa.UniqueConstraint("course_id", "number"),)
 
@@ -76,7 +77,7 @@ class PlannedApplication(db.Model):
     )
 
 
-class ApplicationLog(db.Model):
+class ApplicationLog(Base):
     """What the patient did in one application: step events and the check-in."""
 
     __tablename__ = "application_log"

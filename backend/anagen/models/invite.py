@@ -7,10 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 
-class Invite(db.Model):
+class Invite(Base):
     __tablename__ = "invite"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 if TYPE_CHECKING:
     from anagen.models.clinic import StaffUser
 
 
-class ClinicMessage(db.Model):
+class ClinicMessage(Base):
     __tablename__ = "clinic_message"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

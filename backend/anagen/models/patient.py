@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 if TYPE_CHECKING:
     from anagen.models.clinic import Clinic
     from anagen.models.course import Course
 
 
-class Patient(db.Model):
+class Patient(Base):
     __tablename__ = "patient"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

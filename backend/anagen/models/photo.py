@@ -7,10 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 
-class Photo(db.Model):
+class Photo(Base):
     __tablename__ = "photo"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

@@ -7,10 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 
-class ProtocolVersion(db.Model):
+class ProtocolVersion(Base):
     __tablename__ = "protocol_version"
     __table_args__ = (sa.UniqueConstraint("clinic_id", "key", "version"),)
 

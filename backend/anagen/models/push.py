@@ -7,10 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 
-class PushSubscription(db.Model):
+class PushSubscription(Base):
     __tablename__ = "push_subscription"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -23,7 +24,7 @@ class PushSubscription(db.Model):
     last_success_at: so.Mapped[dt.datetime | None]
 
 
-class ReminderOccurrence(db.Model):
+class ReminderOccurrence(Base):
     """One reminder to send at one instant; unique per planned application, kind and snooze."""
 
     __tablename__ = "reminder_occurrence"

@@ -7,10 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.extensions import db, utcnow
+from anagen.clock import utcnow
+from anagen.models.base import Base
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """A signed-in device. The cookie holds a random token; only its hash is stored."""
 
     __tablename__ = "user_session"
@@ -27,7 +28,7 @@ class UserSession(db.Model):
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(300))
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Base):
     """The first response to a request made with an Idempotency-Key, replayed on retries."""
 
     __tablename__ = "idempotency_record"

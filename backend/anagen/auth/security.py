@@ -1,0 +1,129 @@
+"""Per-request security: the session cookie, CSRF, and response headers.
+
+CSRF is checked by hand rather than with Flask-WTF: Flask-WTF keeps its secret in
+Flask's client-side cookie session, which this app deliberately does not use. Here
+the token is an HMAC of the server-side session token, so it dies with the session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import current_app, g, request
+from flask_login import current_user
+
+from anagen.auth import accounts
+from anagen.extensions import login_manager
+
+SESSION_COOKIE = "anagen_session"
+CSRF_COOKIE = "anagen_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _policies() -> dict[str, accounts.SessionPolicy]:
+    c = current_app.config
+    return {
+        "staff": accounts.SessionPolicy(
+            idle=dt.timedelta(minutes=c["STAFF_IDLE_MINUTES"]),
+            absolute=dt.timedelta(hours=c["STAFF_ABSOLUTE_HOURS"]),
+        ),
+        "patient": accounts.SessionPolicy(
+            idle=dt.timedelta(days=c["PATIENT_IDLE_DAYS"]),
+            absolute=dt.timedelta(days=c["PATIENT_ABSOLUTE_DAYS"]),
+        ),
+    }
+
+
+@login_manager.request_loader
+def _load_account_from_cookie(req):
+    token = req.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 100:
+        return None
+    return accounts.load_account(token, _policies())
+
+
+def csrf_secret() -> str:
+    """What the CSRF token is derived from: the session token, else the anonymous CSRF cookie."""
+    if getattr(g, "new_session_token", None):
+        return g.new_session_token
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and current_user.is_authenticated:
+        return token
+    if not getattr(g, "anon_csrf", None):
+        g.anon_csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return g.anon_csrf
+
+
+def current_csrf_token() -> str:
+    return accounts.csrf_token(current_app.config["SECRET_KEY"], csrf_secret())
+
+
+def signed_in(token: str) -> None:
+    """Mark the response to set a new session cookie (called by login and invite redemption)."""
+    g.new_session_token = token
+
+
+def signed_out() -> None:
+    g.clear_session_cookie = True
+
+
+def check_csrf():
+    """Refuse a state-changing API request that does not carry this session's CSRF token."""
+    if request.method not in UNSAFE_METHODS or not request.path.startswith("/api/"):
+        return None
+    if request.routing_exception is not None:
+        return None  # no such route or method: the 404/405 changes nothing
+    if not accounts.csrf_valid(
+        current_app.config["SECRET_KEY"], csrf_secret(), request.headers.get(CSRF_HEADER)
+    ):
+        from anagen.api.errors import json_error
+
+        return json_error(
+            403, "csrf_failed", "This page is out of date. Reload it and try again; nothing was changed."
+        )
+    return None
+
+
+def set_cookies_and_headers(response):
+    cfg = current_app.config
+    secure = cfg["SESSION_COOKIE_SECURE"] or request.is_secure
+    if getattr(g, "new_session_token", None):
+        response.set_cookie(
+            SESSION_COOKIE, g.new_session_token, httponly=True, secure=secure, samesite="Lax", path="/"
+        )
+        response.delete_cookie(CSRF_COOKIE, path="/")
+    elif getattr(g, "clear_session_cookie", False):
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, secure=secure, samesite="Lax")
+    if getattr(g, "anon_csrf", None) and request.cookies.get(CSRF_COOKIE) != g.anon_csrf:
+        response.set_cookie(
+            CSRF_COOKIE, g.anon_csrf, httponly=True, secure=secure, samesite="Strict", path="/"
+        )
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        # Health data: never stored by the browser or any proxy.
+        headers["Cache-Control"] = "no-store"
+        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+    if secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def _fresh_request_state() -> None:
+    # `g` belongs to the app context, which a caller (a test, a CLI command) may keep
+    # open across several requests: per-request state must not leak between them.
+    for name in ("_login_user", "new_session_token", "clear_session_cookie", "anon_csrf"):
+        g.pop(name, None)
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = None
+    app.before_request(_fresh_request_state)
+    app.before_request(check_csrf)
+    app.after_request(set_cookies_and_headers)

@@ -1,0 +1,2 @@
+"""Clinics and their staff, enrolment, invites, messages, clinic settings, the demo clinic and
+the /api/clinic blueprints."""

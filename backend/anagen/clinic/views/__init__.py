@@ -1,0 +1,1 @@
+"""The clinic's blueprints (and the patient's invite redemption)."""

@@ -1,0 +1,212 @@
+"""Clinic staff: enrol patients, list and read their clinic's patients, issue invites."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
+from anagen.auth.policy import account, get_patient, patients_of, record_action, requires
+from anagen.clinic import invites, messages
+from anagen.clinic.enrolment import INDICATIONS, Enrolment, enrol_patient
+from anagen.clock import iso
+from anagen.course.courses import CheckIn, record_application, require_course
+from anagen.course.today import SCALP_AREAS, application_body, plan
+from anagen.course.views import CheckInSchema, PlanItemSchema
+from anagen.extensions import db
+from anagen.models import Patient
+
+bp = Blueprint(
+    "clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic"
+)
+
+
+class EnrolSchema(StrictSchema):
+    first_name = text(100)
+    last_name = text(100)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, validate=validate.Length(max=40))
+    date_of_birth = fields.Date(load_default=None)
+    indication = fields.String(required=True, validate=validate.OneOf(list(INDICATIONS)))
+    advanced_traction_alopecia = StrictBoolean(required=True)
+    miniaturisation_seen = StrictBoolean(required=True)
+    exam_notes = fields.String(load_default=None, validate=validate.Length(max=2000))
+    target_areas = fields.List(
+        fields.String(validate=validate.OneOf(list(SCALP_AREAS))),
+        required=True,
+        validate=validate.Length(min=1, max=len(SCALP_AREAS)),
+    )
+    protocol_version_id = fields.Integer(load_default=None, strict=True)
+    first_application_at = instant(required=True)
+    reminder_weekdays = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(0, 6)),
+        required=True,
+        validate=validate.Length(min=1, max=7),
+    )
+    reminder_time = fields.Time(required=True, format="%H:%M", metadata=HHMM)
+    time_zone = text(64)
+    kit_batch_numbers = fields.List(text(60), load_default=list, validate=validate.Length(max=4))
+
+
+class InviteSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    link = fields.String(required=True)
+    expires_at = fields.String(required=True)
+    qr_svg = fields.String(required=True)
+    qr_png = fields.String(required=True)
+
+
+class PatientSummarySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    indication = fields.String()
+    time_zone = fields.String()
+    account_active = fields.Boolean()
+    photo_consent_at = fields.String(allow_none=True)
+
+
+class PatientDetailSchema(PatientSummarySchema):
+    phone = fields.String(allow_none=True)
+    target_areas = fields.List(fields.String())
+    suitability = fields.Dict()
+    plan = fields.Dict()
+
+
+class EnrolledSchema(ma.Schema):
+    patient = fields.Nested(PatientSummarySchema, required=True)
+    course_id = fields.Integer(required=True)
+    invite = fields.Nested(InviteSchema, required=True)
+
+
+def summary(p: Patient) -> dict:
+    return {
+        "id": p.id,
+        "first_name": p.first_name,
+        "last_name": p.last_name,
+        "email": p.email,
+        "indication": p.indication,
+        "time_zone": p.time_zone,
+        "account_active": p.password_hash is not None,
+        "photo_consent_at": iso(p.photo_consent_at),
+    }
+
+
+def _new_invite(patient: Patient) -> dict:
+    acct = account()
+    invite, token = invites.issue_invite(patient, acct.user)
+    record_action(acct, "invite_issued", "patient", patient.id, expires_at=iso(invite.expires_at))
+    link = invites.invite_link(current_app.config["PUBLIC_BASE_URL"], token)
+    return {"id": invite.id, "link": link, "expires_at": iso(invite.expires_at), **invites.qr_codes(link)}
+
+
+@bp.get("")
+@requires("staff")
+@bp.response(200, PatientSummarySchema(many=True))
+def list_patients():
+    """The clinic's patients, by name."""
+    query = patients_of(account()).order_by(Patient.last_name, Patient.first_name, Patient.id)
+    return [summary(p) for p in db.session.scalars(query)]
+
+
+@bp.post("")
+@requires("staff")
+@bp.arguments(EnrolSchema)
+@bp.response(201, EnrolledSchema)
+@bp.alt_response(409, description="A patient with this email is already enrolled")
+def enrol(data):
+    """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
+    acct = account()
+    patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
+    record_action(acct, "patient_enrolled", "patient", patient.id)
+    invite = _new_invite(patient)
+    db.session.commit()
+    return {"patient": summary(patient), "course_id": course.id, "invite": invite}
+
+
+@bp.get("/<int:patient_id>")
+@requires("staff")
+@bp.response(200, PatientDetailSchema)
+def get_patient_detail(patient_id):
+    """One patient of the clinic with their course plan."""
+    patient = get_patient(account(), patient_id)
+    return {
+        **summary(patient),
+        "phone": patient.phone,
+        "target_areas": patient.target_areas,
+        "suitability": patient.suitability,
+        "plan": plan(patient),
+    }
+
+
+@bp.post("/<int:patient_id>/invites")
+@requires("staff")
+@bp.response(201, InviteSchema)
+def new_invite(patient_id):
+    """A new invite for the patient (the earlier one stops working). Also the password-reset path."""
+    patient = get_patient(account(), patient_id)
+    invite = _new_invite(patient)
+    db.session.commit()
+    return invite
+
+
+class StaffRecordSchema(StrictSchema):
+    completed_at = instant(required=True)
+    check_in = fields.Nested(CheckInSchema, load_default=None)
+
+
+@bp.post("/<int:patient_id>/applications/<int:number>/complete")
+@requires("staff")
+@bp.arguments(StaffRecordSchema)
+@bp.response(201, PlanItemSchema)
+@bp.alt_response(409, description="Already recorded, not the next application, or too soon")
+def record_in_clinic(data, patient_id, number):
+    """Record an application done in the clinic (the first one, or any done at a visit)."""
+    acct = account()
+    patient = get_patient(acct, patient_id)
+    course = require_course(patient.id)
+    check_in = CheckIn(**data["check_in"]) if data["check_in"] else None
+    record_application(
+        course, number, completed_at=data["completed_at"], check_in=check_in, recorded_by_staff_id=acct.id
+    )
+    record_action(acct, "application_recorded", "patient", patient.id)
+    body = application_body(course, number)
+    db.session.commit()
+    return body
+
+
+class MessageSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    text = fields.String(required=True)
+    created_at = fields.String(required=True)
+    author = fields.String(required=True)
+
+
+class NewMessageSchema(StrictSchema):
+    text = text(messages.MAX_LENGTH)
+
+
+@bp.get("/<int:patient_id>/messages")
+@requires("staff")
+@bp.response(200, MessageSchema(many=True))
+def list_messages(patient_id):
+    """Messages the clinic has sent the patient, newest first."""
+    patient = get_patient(account(), patient_id)
+    return [messages.message_body(m) for m in messages.messages_for(patient.id)]
+
+
+@bp.post("/<int:patient_id>/messages")
+@requires("staff")
+@bp.arguments(NewMessageSchema)
+@bp.response(201, MessageSchema)
+def send_message(data, patient_id):
+    """Send the patient a message; it shows on their Today screen."""
+    acct = account()
+    patient = get_patient(acct, patient_id)
+    message = messages.send_message(patient, acct.user, data["text"])
+    record_action(acct, "message_sent", "patient", patient.id)
+    db.session.commit()
+    return messages.message_body(message)

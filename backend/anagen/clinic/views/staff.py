@@ -1,0 +1,142 @@
+"""Clinic admins: staff accounts and roles, and the clinic's audit log."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from anagen.api.schemas import NEW_PASSWORD, StrictBoolean, StrictSchema, text
+from anagen.auth import accounts, audit
+from anagen.auth.policy import account, get_staff, record_action, requires, staff_of
+from anagen.clinic.clinics import create_staff
+from anagen.clock import iso
+from anagen.errors import Conflict
+from anagen.extensions import db
+from anagen.models import StaffRole, StaffUser
+
+bp = Blueprint("clinic_staff", __name__, url_prefix="/api/clinic", description="Staff accounts and audit log")
+
+ROLE_VALUES = [r.value for r in StaffRole]
+
+
+class StaffSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, metadata={"enum": ROLE_VALUES})
+    active = fields.Boolean(required=True)
+
+
+class NewStaffSchema(StrictSchema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = text(200)
+    role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
+    password = text(256, metadata=NEW_PASSWORD)
+
+
+class StaffChangeSchema(StrictSchema):
+    role = fields.String(validate=validate.OneOf(ROLE_VALUES))
+    active = StrictBoolean()
+
+
+class AuditEventSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    event = fields.String(required=True)
+    actor_type = fields.String(allow_none=True)
+    actor_id = fields.Integer(allow_none=True)
+    target_type = fields.String(allow_none=True)
+    target_id = fields.Integer(allow_none=True)
+    detail = fields.Dict()
+    created_at = fields.String(required=True)
+
+
+class AuditQuerySchema(StrictSchema):
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+def staff_body(user: StaffUser) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role.value,
+        "active": user.active,
+    }
+
+
+@bp.get("/staff")
+@requires("admin")
+@bp.response(200, StaffSchema(many=True))
+def list_staff():
+    """The clinic's staff accounts."""
+    return [staff_body(u) for u in db.session.scalars(staff_of(account()).order_by(StaffUser.name))]
+
+
+@bp.post("/staff")
+@requires("admin")
+@bp.arguments(NewStaffSchema)
+@bp.response(201, StaffSchema)
+@bp.alt_response(409, description="An account with this email exists")
+def add_staff(data):
+    """Add a staff account (asks for the admin's password again first)."""
+    acct = account()
+    accounts.require_recent_auth(acct)
+    user = create_staff(
+        acct.user.clinic,
+        email=data["email"],
+        name=data["name"],
+        role=StaffRole(data["role"]),
+        password=data["password"],
+    )
+    record_action(acct, "staff_created", "staff", user.id, role=user.role.value)
+    db.session.commit()
+    return staff_body(user)
+
+
+@bp.patch("/staff/<int:staff_id>")
+@requires("admin")
+# Every field is optional and an empty change changes nothing: the body may be left out.
+@bp.arguments(StaffChangeSchema, required=False)
+@bp.response(200, StaffSchema)
+@bp.alt_response(409, description="An admin can't remove their own admin access")
+def change_staff(data, staff_id):
+    """Change a staff member's role or deactivate them (their sessions end)."""
+    acct = account()
+    accounts.require_recent_auth(acct)
+    user = get_staff(acct, staff_id)
+    if user.id == acct.id and (data.get("role", user.role.value) != "admin" or data.get("active") is False):
+        raise Conflict("You can't remove your own admin access; ask another admin.", code="own_account")
+    if "role" in data and data["role"] != user.role.value:
+        record_action(acct, "role_changed", "staff", user.id, old_role=user.role.value, new_role=data["role"])
+        user.role = StaffRole(data["role"])
+    if "active" in data and data["active"] != user.active:
+        user.active = data["active"]
+        record_action(acct, "staff_active_changed", "staff", user.id, active=user.active)
+        if not user.active:
+            accounts.end_sessions("staff", user.id)
+    db.session.commit()
+    return staff_body(user)
+
+
+@bp.get("/audit-events")
+@requires("admin")
+@bp.arguments(AuditQuerySchema, location="query")
+@bp.response(200, AuditEventSchema(many=True))
+def list_audit_events(query):
+    """The clinic's audit log, newest first."""
+    events = audit.clinic_events(account().clinic_id, limit=query["limit"], before_id=query["before_id"])
+    return [
+        {
+            "id": e.id,
+            "event": e.event,
+            "actor_type": e.actor_type,
+            "actor_id": e.actor_id,
+            "target_type": e.target_type,
+            "target_id": e.target_id,
+            "detail": e.detail,
+            "created_at": iso(e.created_at),
+        }
+        for e in events
+    ]

@@ -1,0 +1,1 @@
+"""The patient's course: today, the plan, recording applications, idempotency, reminder settings, /api/me."""

@@ -1,0 +1,287 @@
+"""A patient's course: creating it from the engine, recording applications, and what is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from anagen.clock import human, utcnow
+from anagen.course.protocols import course_protocol, effective_protocol
+from anagen.errors import Conflict, InvalidInput, NotFound
+from anagen.extensions import db
+from anagen.models import ApplicationLog, Course, Kit, Patient, PlannedApplication, ProtocolVersion
+from anagen.protocol import (
+    Protocol,
+    adherence,
+    application_status,
+    reschedule,
+    schedule_course,
+    validate_instant,
+)
+from anagen.reminders import occurrences as reminders
+
+SEVERITIES = ("none", "mild", "moderate", "severe")
+# How far a device clock may run ahead of ours before a completion time is refused.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+# One application takes minutes; a longer span is a device clock or data error.
+MAX_SESSION = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    redness: str | None = None
+    irritation: str | None = None
+    pain: int | None = None
+    notes: str | None = None
+
+
+def create_course(
+    patient: Patient,
+    version: ProtocolVersion,
+    *,
+    first_application_at: dt.datetime,
+    weekdays: list[int],
+    reminder_time: dt.time,
+    overrides: dict | None = None,
+    kit_batches: list[str | None] | None = None,
+) -> Course:
+    """Schedule a new course for a patient: its kits and all planned applications."""
+    protocol = effective_protocol(version, patient.clinic.protocol_overrides, overrides)
+    slots = schedule_course(protocol, first_application_at, weekdays, reminder_time, patient.time_zone)
+    batches = list(kit_batches or [])
+    if len(batches) > protocol.kits_total:
+        raise InvalidInput(
+            "More batch numbers than kits.", {"kit_batch_numbers": f"At most {protocol.kits_total} kits"}
+        )
+    course = Course(
+        patient=patient,
+        protocol_version=version,
+        protocol_overrides={**(patient.clinic.protocol_overrides or {}), **(overrides or {})},
+        first_application_at=first_application_at,
+        weekdays=sorted(weekdays),
+        reminder_time=reminder_time,
+        status="active",
+    )
+    for number in range(1, protocol.kits_total + 1):
+        batch = batches[number - 1] if number <= len(batches) else None
+        course.kits.append(
+            Kit(
+                number=number,
+                batch_number=batch,
+                vials=protocol.vials_per_kit,
+                dispatched_at=first_application_at if number == 1 else None,
+            )
+        )
+    for slot in slots:
+        course.applications.append(
+            PlannedApplication(
+                number=slot.number,
+                due_at=slot.due_at,
+                original_due_at=slot.original_due_at,
+                kit_number=slot.kit_number,
+                vial_number=slot.vial_number,
+                opens_vial=slot.opens_vial,
+                in_clinic=slot.in_clinic,
+            )
+        )
+    db.session.add(course)
+    db.session.flush()
+    return course
+
+
+def active_course(patient_id: int) -> Course | None:
+    """The patient's current course with its applications loaded in one round trip."""
+    return db.session.scalar(
+        sa.select(Course)
+        .where(Course.patient_id == patient_id, Course.status.in_(("active", "completed")))
+        .options(
+            so.selectinload(Course.applications).selectinload(PlannedApplication.log),
+            so.selectinload(Course.kits),
+            so.joinedload(Course.protocol_version),
+        )
+        .order_by(Course.created_at.desc(), Course.id.desc())
+        .limit(1)
+    )
+
+
+def require_course(patient_id: int) -> Course:
+    course = active_course(patient_id)
+    if course is None:
+        raise NotFound("There is no course for this patient yet.", code="no_course")
+    return course
+
+
+def completions(course: Course) -> list[dt.datetime]:
+    """Completion instants of the applications done so far, in order."""
+    return [a.completed_at for a in course.applications if a.completed_at is not None]
+
+
+def current_plan(course: Course, protocol: Protocol, now: dt.datetime) -> list:
+    """The plan as of now, with the missed-application rule applied (pure; nothing is written)."""
+    return reschedule(
+        protocol,
+        course.applications,
+        course.weekdays,
+        course.reminder_time,
+        course.patient.time_zone,
+        completions(course),
+        now,
+    )
+
+
+def apply_plan(course: Course, protocol: Protocol, plan: list, now: dt.datetime) -> None:
+    """Store the due times of a recomputed plan.
+
+    An application already missed keeps the due time it was missed at, so when it is
+    made up it counts as late; only the ones still ahead move.
+    """
+    for row, slot in zip(course.applications, plan, strict=True):
+        if row.completed_at is None and row.due_at != slot.due_at and not is_missed(protocol, row, now):
+            row.due_at = slot.due_at
+
+
+def is_missed(protocol: Protocol, row: PlannedApplication, now: dt.datetime) -> bool:
+    return application_status(protocol, row.due_at, row.completed_at, now) == "missed"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One application as the patient and the clinic see it."""
+
+    number: int
+    due_at: dt.datetime  # when to do it now (a missed one: as soon as possible)
+    scheduled_at: dt.datetime  # the due time in force, against which on time / late is judged
+    original_due_at: dt.datetime
+    completed_at: dt.datetime | None
+    status: str
+    kit_number: int
+    vial_number: int
+    opens_vial: bool
+    in_clinic: bool
+
+
+def plan_items(course: Course, protocol: Protocol, now: dt.datetime) -> list[PlanItem]:
+    """The whole course as of now (pure: nothing is written)."""
+    plan = current_plan(course, protocol, now)
+    return [
+        PlanItem(
+            number=row.number,
+            due_at=slot.due_at,
+            scheduled_at=row.due_at,
+            original_due_at=row.original_due_at,
+            completed_at=row.completed_at,
+            status=application_status(protocol, row.due_at, row.completed_at, now),
+            kit_number=row.kit_number,
+            vial_number=row.vial_number,
+            opens_vial=row.opens_vial,
+            in_clinic=row.in_clinic,
+        )
+        for row, slot in zip(course.applications, plan, strict=True)
+    ]
+
+
+def record_application(
+    course: Course,
+    number: int,
+    *,
+    completed_at: dt.datetime,
+    started_at: dt.datetime | None = None,
+    steps: list | None = None,
+    check_in: CheckIn | None = None,
+    recorded_by_staff_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> ApplicationLog:
+    """Record application `number` as done, in order, keeping the minimum gap; re-plan the rest."""
+    now = now or utcnow()
+    protocol = course_protocol(course)
+    completed_at = validate_instant(completed_at, "completed_at")
+    if completed_at > now + CLOCK_SKEW:
+        raise InvalidInput(
+            "The completion time is in the future.", {"completed_at": "Must not be in the future"}
+        )
+    if started_at is not None:
+        started_at = validate_instant(started_at, "started_at")
+        if not completed_at - MAX_SESSION <= started_at <= completed_at:
+            raise InvalidInput(
+                "The start and end times don't fit together.",
+                {"started_at": "Must be before completed_at, and at most 12 hours before it"},
+            )
+    done = completions(course)
+    expected = len(done) + 1
+    if number != expected:
+        if number < expected:
+            raise Conflict(f"Application {number} is already recorded.", code="already_recorded")
+        raise Conflict(f"Application {expected} comes first.", code="not_next_application")
+    if course.status != "active":
+        raise Conflict("This course has ended.", code="course_ended")
+    if done and completed_at < done[-1] + dt.timedelta(hours=protocol.min_gap_hours):
+        allowed = done[-1] + dt.timedelta(hours=protocol.min_gap_hours)
+        raise Conflict(
+            "It's too soon after your last application. You can do this one from "
+            f"{human(allowed, course.patient.time_zone)}.",
+            {"completed_at": allowed.isoformat()},
+            code="too_soon",
+        )
+    if not done and completed_at < course.first_application_at - dt.timedelta(days=1):
+        raise InvalidInput("That is before the course started.", {"completed_at": "Before the course start"})
+    row = course.applications[number - 1]
+    check_in = check_in or CheckIn()
+    row.completed_at = completed_at
+    log = ApplicationLog(
+        planned_application=row,
+        started_at=started_at,
+        completed_at=completed_at,
+        steps=steps or [],
+        redness=check_in.redness,
+        irritation=check_in.irritation,
+        pain=check_in.pain,
+        notes=check_in.notes,
+        flagged=needs_clinic_attention(protocol, check_in),
+        recorded_by_staff_id=recorded_by_staff_id,
+    )
+    db.session.add(log)
+    if number == protocol.applications_total:
+        course.status = "completed"
+    else:
+        apply_plan(course, protocol, current_plan(course, protocol, now), now)
+    db.session.flush()
+    reminders.application_done(course, row, now)
+    return log
+
+
+def needs_clinic_attention(protocol: Protocol, check_in: CheckIn) -> bool:
+    """A check-in over the clinic's threshold flags the patient to the clinic."""
+    if check_in.pain is not None and check_in.pain > protocol.side_effect_pain_threshold:
+        return True
+    return "severe" in (check_in.redness, check_in.irritation)
+
+
+def course_adherence(protocol: Protocol, items: list[PlanItem], now: dt.datetime):
+    """Adherence judged against the due times in force (a shifted plan is not held against anyone)."""
+    return adherence(protocol, [(i.scheduled_at, i.completed_at) for i in items], now)
+
+
+def replan_remaining(course: Course, protocol: Protocol, now: dt.datetime | None = None) -> None:
+    """Put the applications not yet done onto the course's (new) days, time and zone.
+
+    Used when the patient changes reminder days, time or time zone. The next one goes on
+    the first new slot that is both in the future and a minimum gap after the last one done.
+    """
+    now = now or utcnow()
+    done = completions(course)
+    gap = dt.timedelta(hours=protocol.min_gap_hours)
+    rows = course.applications
+    if done:
+        anchor = max(done[-1], now - gap)
+        remaining = rows[len(done) :]
+    else:
+        # Application 1 is the in-clinic one: it stays where the clinic booked it.
+        anchor = max(rows[0].due_at, now - gap)
+        remaining = rows[1:]
+    slots = schedule_course(protocol, anchor, course.weekdays, course.reminder_time, course.patient.time_zone)
+    for row, slot in zip(remaining, slots[1:], strict=False):
+        row.due_at = slot.due_at
+        row.original_due_at = slot.due_at

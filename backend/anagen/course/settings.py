@@ -1,0 +1,53 @@
+"""A patient's reminder settings: days, time, time zone and quiet hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from anagen.course.courses import replan_remaining, require_course
+from anagen.course.protocols import course_protocol
+from anagen.models import Course, Patient
+from anagen.protocol import validate_weekdays, validate_zone
+from anagen.reminders import occurrences as reminders
+
+
+def settings_body(patient: Patient, course: Course | None = None) -> dict:
+    """The patient's reminder settings (`course`: theirs, when the caller already has it)."""
+    course = course or require_course(patient.id)
+    quiet = None
+    if patient.quiet_hours_start and patient.quiet_hours_end:
+        quiet = {"start": patient.quiet_hours_start, "end": patient.quiet_hours_end}
+    return {
+        "reminder_weekdays": list(course.weekdays),
+        "reminder_time": course.reminder_time,
+        "time_zone": patient.time_zone,
+        "quiet_hours": quiet,
+    }
+
+
+def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = None) -> Course:
+    """Apply a partial settings change; a schedule change moves the applications still ahead."""
+    course = require_course(patient.id)
+    protocol = course_protocol(course)
+    schedule_changed = False
+    if "reminder_weekdays" in changes:
+        weekdays = list(validate_weekdays(protocol, changes["reminder_weekdays"]))
+        schedule_changed |= weekdays != list(course.weekdays)
+        course.weekdays = weekdays
+    if "reminder_time" in changes:
+        schedule_changed |= changes["reminder_time"] != course.reminder_time
+        course.reminder_time = changes["reminder_time"]
+    if "time_zone" in changes:
+        validate_zone(changes["time_zone"])
+        schedule_changed |= changes["time_zone"] != patient.time_zone
+        patient.time_zone = changes["time_zone"]
+    if "quiet_hours" in changes:
+        quiet = changes["quiet_hours"]
+        patient.quiet_hours_start = quiet["start"] if quiet else None
+        patient.quiet_hours_end = quiet["end"] if quiet else None
+    if course.status == "active" and (schedule_changed or "quiet_hours" in changes):
+        if schedule_changed:
+            replan_remaining(course, protocol, now)
+        # Pending reminders move with their applications (and with the quiet hours).
+        reminders.materialise_course(course, now)
+    return course

@@ -1,0 +1,1 @@
+"""Reminder occurrences, push subscriptions, claims, the dispatcher and its loop, the push API."""

@@ -1,0 +1,298 @@
+"""The reminder dispatcher: claim due occurrences, send them, record what happened.
+
+Runs in its own process (`flask --app anagen dispatcher`), never in a web worker. Claims
+(dispatcher_claims) hold a lease, so a dispatcher that dies mid-batch leaves occurrences
+that are claimed again (at-least-once delivery; the service worker's notification tag
+makes a repeat replace, not add).
+
+A batch costs a fixed handful of statements whatever its size: one claim (on PostgreSQL),
+then one UPDATE per outcome. `dispatch_until_idle` pipelines batches: while one is with
+the push services, the previous one is recorded and the next claimed, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from anagen.clock import utcnow
+from anagen.extensions import db
+from anagen.reminders.claims import (
+    DONE_CANCELS,
+    Claimed,
+    Device,
+    claim_batch,
+    finish_statements,
+    ids_param,
+    is_postgres,
+    relaxed_commit,
+)
+
+# Re-exported: callers (the tests among them) claim through `dispatcher`.
+from anagen.reminders.claims import LEASE as LEASE
+from anagen.reminders.claims import claim as claim
+from anagen.reminders.claims import claim_rows as claim_rows
+from anagen.reminders.claims import lease_duration as lease_duration
+from anagen.webpush.sender import Outcome, PushMessage, PushResult, SubscriptionInfo, backoff_seconds
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+
+# Short, health-free text: a lock screen may be seen by anyone.
+TEXTS = {
+    "due": ("Anagen", "Your treatment is due now. Tap to start."),
+    "follow_up": ("Anagen", "A reminder: your treatment is still to do today."),
+    "missed": ("Anagen", "You missed a treatment. Do it as soon as you can."),
+    "kit_low": ("Anagen", "You've opened the last vial of this kit."),
+    "checkpoint": ("Anagen", "It's time for your progress photos."),
+    "test": ("Anagen", "Test notification: reminders are working."),
+    "message": ("Anagen", "You have a new message from your clinic."),
+}
+# How long a push service may hold a message, and how urgently to wake the device.
+DELIVERY = {
+    "due": (6 * 3600, "high"),
+    "follow_up": (4 * 3600, "normal"),
+    "missed": (12 * 3600, "normal"),
+    "kit_low": (24 * 3600, "low"),
+    "checkpoint": (24 * 3600, "low"),
+    "test": (600, "high"),
+    "message": (24 * 3600, "normal"),
+}
+SCREENS = {"checkpoint": "/#/photos", "kit_low": "/#/today", "test": "/#/settings"}
+
+
+@dataclass
+class BatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    no_subscription: int = 0
+    gone_subscriptions: int = 0
+    outcomes: dict = field(default_factory=dict)
+
+    def add(self, other: BatchStats) -> None:
+        for name in (
+            "claimed",
+            "sent",
+            "retried",
+            "failed",
+            "cancelled",
+            "no_subscription",
+            "gone_subscriptions",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Batch:
+    now: dt.datetime
+    claimed: int
+    live: list[Claimed]
+    cancelled: list[Claimed]
+    pairs: list[tuple[PushMessage, Device]]
+    future: Future | None = None
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+def _screen(occurrence) -> str:
+    """Where a tap opens: an application reminder opens a screen that offers both starting
+    and "remind me in an hour" (iOS shows no notification actions, so snooze lives there too)."""
+    if occurrence.kind in DONE_CANCELS:
+        return f"/#/reminder/{occurrence.id}"
+    return SCREENS.get(occurrence.kind, "/#/today")
+
+
+def payload(occurrence) -> dict:
+    """What the service worker gets (anything with `id` and `kind`): ids and short text only."""
+    title, body = TEXTS[occurrence.kind]
+    return {
+        "id": str(occurrence.id),
+        "kind": occurrence.kind,
+        "title": title,
+        "body": body,
+        "url": _screen(occurrence),
+        "snooze": occurrence.kind in DONE_CANCELS,
+    }
+
+
+def messages(occurrences, devices: dict[int, list]) -> list[tuple[PushMessage, object]]:
+    """(message, device) for every device of every occurrence's patient. `devices`:
+    patient id -> objects with id, endpoint, p256dh, auth."""
+    out = []
+    infos: dict[int, SubscriptionInfo] = {}
+    for occ in occurrences:
+        subs = devices.get(occ.patient_id)
+        if not subs:
+            continue
+        ttl, urgency = DELIVERY[occ.kind]
+        body = payload(occ)
+        occ_id = str(occ.id)
+        for sub in subs:
+            info = infos.get(sub.id)
+            if info is None:
+                info = infos[sub.id] = SubscriptionInfo(sub.endpoint, sub.p256dh, sub.auth)
+            out.append((PushMessage(occ_id, info, body, ttl, urgency, occ_id), sub))
+    return out
+
+
+# -- recording -------------------------------------------------------------------------------
+
+
+def _record(now, live, cancelled, pairs, results: list[PushResult], stats: BatchStats) -> None:
+    """Write every outcome of a batch (the caller commits)."""
+    by_occurrence: dict[str, list[PushResult]] = defaultdict(list)
+    gone: set[int] = set()
+    delivered_to: set[int] = set()
+    for (_msg, sub), result in zip(pairs, results, strict=True):
+        by_occurrence[result.occurrence_id].append(result)
+        if result.outcome is Outcome.SENT:
+            delivered_to.add(sub.id)
+        elif result.outcome is Outcome.GONE:
+            gone.add(sub.id)
+    sent, no_subscription, retry, failed = [], [], [], []
+    for occ in live:
+        outcomes = by_occurrence.get(str(occ.id), ())
+        kinds = {r.outcome for r in outcomes}
+        if Outcome.SENT in kinds:
+            sent.append(occ.id)
+        elif Outcome.RETRY in kinds and occ.attempts < MAX_ATTEMPTS:
+            retry_after = max((r.retry_after_s or 0) for r in outcomes)
+            reason = next(r.reason for r in outcomes if r.outcome is Outcome.RETRY)
+            due_at = now + dt.timedelta(seconds=backoff_seconds(occ.attempts, retry_after))
+            retry.append({"b_id": occ.id, "b_due": due_at, "b_error": reason[:200]})
+        elif not outcomes or kinds == {Outcome.GONE}:
+            no_subscription.append(occ.id)
+        else:
+            failed.append({"b_id": occ.id, "b_error": "; ".join(sorted({r.reason for r in outcomes}))[:200]})
+    statements = finish_statements(is_postgres())
+    finished = {"sent": sent, "cancelled": [o.id for o in cancelled], "no_subscription": no_subscription}
+    for status, ids in finished.items():
+        if ids:
+            db.session.execute(
+                statements["finished"],
+                {"ids": ids_param(ids), "status": status, "sent_at": now if status == "sent" else None},
+            )
+    if retry:
+        db.session.execute(statements["retry"], retry)
+    if failed:
+        db.session.execute(statements["failed"], failed)
+    delivered_to -= gone
+    if delivered_to:
+        db.session.execute(
+            statements["delivered"],
+            {"ids": ids_param(delivered_to), "now": now, "hour_ago": now - dt.timedelta(hours=1)},
+        )
+    if gone:
+        db.session.execute(statements["gone"], {"ids": ids_param(gone)})
+    stats.sent = len(sent)
+    stats.retried = len(retry)
+    stats.failed = len(failed)
+    stats.cancelled = len(cancelled)
+    stats.no_subscription = len(no_subscription)
+    stats.gone_subscriptions = len(gone)
+
+
+# -- dispatching -----------------------------------------------------------------------------
+
+
+def _start(batch_size: int, now: dt.datetime | None = None) -> _Batch:
+    """Claim and prepare a batch in the current transaction (the caller commits)."""
+    now = now or utcnow()
+    claimed, live, cancelled, devices = claim_batch(batch_size, now)
+    return _Batch(now, claimed, live, cancelled, messages(live, devices))
+
+
+def _finish(batch: _Batch, results: list[PushResult]) -> BatchStats:
+    """Record a sent batch in the current transaction (the caller commits)."""
+    stats = BatchStats(claimed=batch.claimed)
+    _record(batch.now, batch.live, batch.cancelled, batch.pairs, results, stats)
+    return stats
+
+
+def dispatch_batch(sender, batch_size: int = 500, now: dt.datetime | None = None) -> BatchStats:
+    """Claim one batch, send it, and record every outcome."""
+    relaxed_commit()
+    batch = _start(batch_size, now)
+    db.session.commit()  # claimed: no transaction stays open while the push services answer
+    if not batch.claimed:
+        return BatchStats()
+    results = sender.send_many([m for m, _ in batch.pairs]) if batch.pairs else []
+    relaxed_commit()
+    stats = _finish(batch, results)
+    db.session.commit()
+    return stats
+
+
+def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) -> BatchStats:
+    """While a backlog remains, keep claiming instead of waiting for the next tick.
+
+    Pipelined: batches are sent on sender threads - as many at once as the sender has
+    `parallelism` (its worker processes; 1 for an in-process sender) - while this thread,
+    in one transaction per batch, records a sent batch and claims the next one, so the push
+    services always have work and the database round trips do not add to the sending time.
+    At most `parallelism` + 2 batches are claimed and not yet recorded. Stops when a claim
+    finds nothing (not merely fewer than `batch_size`: with concurrent dispatchers a claim
+    can come back short while work remains).
+    """
+    total = BatchStats()
+    queue: deque[_Batch] = deque()
+    started = 0
+    exhausted = False
+    lanes = max(1, int(getattr(sender, "parallelism", 1)))
+
+    def claim_next() -> _Batch | None:
+        nonlocal started, exhausted
+        if exhausted or started >= max_batches:
+            exhausted = True
+            return None
+        batch = _start(batch_size)
+        started += 1
+        if not batch.claimed:
+            exhausted = True
+            return None
+        queue.append(batch)
+        return batch
+
+    def send(pool: ThreadPoolExecutor, batches) -> None:
+        # Only once the claim is committed: no push goes out for a claim that could still
+        # be rolled back.
+        for batch in batches:
+            if batch is not None and batch.pairs:
+                batch.future = pool.submit(sender.send_many, [m for m, _ in batch.pairs])
+
+    with ThreadPoolExecutor(lanes, thread_name_prefix="dispatch-send") as pool:
+        try:
+            relaxed_commit()
+            claimed = [claim_next() for _ in range(lanes + 1)]
+            db.session.commit()
+            send(pool, claimed)
+            while queue:
+                batch = queue.popleft()
+                results = batch.future.result() if batch.future is not None else []
+                relaxed_commit()
+                total.add(_finish(batch, results))
+                claimed = claim_next()
+                db.session.commit()
+                send(pool, [claimed])
+        finally:
+            for batch in queue:  # after an error: left claimed, their leases run out
+                if batch.future is not None:
+                    batch.future.cancel()
+    if total.claimed:
+        log.info(
+            "dispatched: claimed=%d sent=%d retried=%d failed=%d cancelled=%d",
+            total.claimed,
+            total.sent,
+            total.retried,
+            total.failed,
+            total.cancelled,
+        )
+    return total

@@ -1,0 +1,74 @@
+"""The dispatcher process: an APScheduler tick that materialises and sends reminders."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import signal
+
+from anagen.extensions import db
+from anagen.reminders import dispatcher
+from anagen.reminders import occurrences as reminders
+from anagen.reminders.subscriptions import default_sender_processes, make_sender
+
+log = logging.getLogger(__name__)
+# Materialising the rolling window is cheap but needn't run every tick.
+MATERIALISE_EVERY = 20
+
+
+def tick(app, sender, batch_size: int, state: dict) -> None:
+    """One tick: refresh the window now and then, then send until the backlog is gone."""
+    with app.app_context():
+        try:
+            if state["ticks"] % MATERIALISE_EVERY == 0:
+                created = reminders.materialise_all()
+                db.session.commit()
+                if created:
+                    log.info("materialised %d reminders", created)
+            dispatcher.dispatch_until_idle(sender, batch_size)
+        except Exception:
+            # A database restart must not kill the process: log, roll back, next tick retries.
+            log.exception("dispatcher tick failed")
+            db.session.rollback()
+        finally:
+            state["ticks"] += 1
+            db.session.remove()
+
+
+def run(app, *, interval: float, batch_size: int, once: bool) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every tick at INFO; the dispatcher logs what it actually did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if app.config.get("PUSH_SENDER_PROCESSES") is None:
+        # Encryption and HTTP in worker processes when there are cores for them, so that they
+        # run beside (not between) this process's database work.
+        app.config["PUSH_SENDER_PROCESSES"] = default_sender_processes()
+    sender = make_sender(app)
+    state = {"ticks": 0}
+    if once:
+        tick(app, sender, batch_size, state)
+        sender.close()
+        return
+    scheduler = BlockingScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval * 4) + 1}
+    )
+    # One job, first run now: two jobs could overlap, one job never does (max_instances=1).
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=interval,
+        args=(app, sender, batch_size, state),
+        next_run_time=datetime.datetime.now(datetime.UTC),
+    )
+
+    def stop(signum, frame):
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    log.info("dispatcher running: tick every %ss, batches of %d", interval, batch_size)
+    try:
+        scheduler.start()
+    finally:
+        sender.close()

@@ -1,0 +1,93 @@
+"""The demo clinic keeps its promised states whatever the date, the hour and the clock changes."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from anagen.clinic.demo import load_demo
+from anagen.course.courses import active_course, course_adherence, plan_items
+from anagen.course.protocols import course_protocol
+from anagen.extensions import db
+from anagen.models import ApplicationLog, Patient
+
+LONDON = ZoneInfo("Europe/London")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _next_days(count: int) -> list[dt.date]:
+    # Relative to the day the suite runs, so each weekday is covered on any run.
+    today = dt.datetime.now(LONDON).date()
+    return [today + dt.timedelta(days=i) for i in range(count)]
+
+
+def _moments() -> list[tuple[str, dt.datetime]]:
+    moments = []
+    for day in _next_days(7):
+        for hour, minute in ((0, 30), (23, 30)):
+            at = dt.datetime.combine(day, dt.time(hour, minute), LONDON)
+            moments.append((f"{day:%a}-{hour:02d}{minute:02d}-london", at))
+    # Both 2027 clock changes in London and New York, either side of midnight and of the change.
+    for zone, days in ((LONDON, ("2027-03-28", "2027-10-31")), (NEW_YORK, ("2027-03-14", "2027-11-07"))):
+        for day in days:
+            for hour, minute in ((0, 30), (3, 30), (23, 30)):
+                at = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), zone)
+                moments.append((f"{day}-{hour:02d}{minute:02d}-{zone.key}", at))
+    for hour, minute in ((0, 30), (12, 0), (23, 30)):
+        at = dt.datetime.combine(dt.date(2028, 2, 29), dt.time(hour, minute), LONDON)
+        moments.append((f"leap-{hour:02d}{minute:02d}", at))
+    return moments
+
+
+MOMENTS = _moments()
+
+
+def _state(patient: Patient, now: dt.datetime):
+    course = active_course(patient.id)
+    protocol = course_protocol(course)
+    items = plan_items(course, protocol, now)
+    statuses = [i.status for i in items]
+    done = sum(1 for s in statuses if s.startswith("done"))
+    return course, protocol, items, statuses, done, course_adherence(protocol, items, now)
+
+
+@pytest.mark.parametrize("moment", [m for _, m in MOMENTS], ids=[name for name, _ in MOMENTS])
+def test_every_demo_patient_holds_its_promised_state(app_ctx, moment):
+    now = moment.astimezone(dt.UTC)
+    with time_machine.travel(now, tick=False):
+        load_demo(now=now)
+        db.session.commit()
+        patients = {p.first_name: p for p in db.session.scalars(sa.select(Patient))}
+
+        # Ava: on time, part-way through kit 1.
+        _, _, _, statuses, done, adh = _state(patients["Ava"], now)
+        assert 7 <= done < 12, statuses
+        assert adh.missed == 0 and adh.late == 0 and adh.on_time_percent == 100
+
+        # Ben: exactly two missed applications, one after the other, after his last one done.
+        _, _, items, statuses, done, adh = _state(patients["Ben"], now)
+        assert adh.missed == 2, statuses
+        missed = [i.number for i in items if i.status == "missed"]
+        assert missed == [done + 1, done + 2] and done >= 1
+
+        # Chloe: in kit 2 (more than one kit's applications done) with a flagged check-in.
+        course, protocol, items, statuses, done, adh = _state(patients["Chloe"], now)
+        assert protocol.applications_per_kit < done < protocol.applications_total, statuses
+        assert items[done].kit_number == 2
+        flagged = db.session.scalars(
+            sa.select(ApplicationLog.pain)
+            .join(ApplicationLog.planned_application)
+            .where(ApplicationLog.flagged, ApplicationLog.planned_application.has(course_id=course.id))
+        ).all()
+        assert flagged and all(p > protocol.side_effect_pain_threshold for p in flagged)
+
+        # Dev: just enrolled: the in-clinic application done, nothing missed.
+        _, _, items, statuses, done, adh = _state(patients["Dev"], now)
+        assert done == 1 and items[0].in_clinic and statuses[0] == "done_on_time"
+        assert adh.missed == 0 and now - items[0].completed_at < dt.timedelta(days=2)
+
+        # Erin: finished the whole course.
+        course, protocol, _, statuses, done, _ = _state(patients["Erin"], now)
+        assert done == protocol.applications_total and course.status == "completed"

@@ -1,0 +1,217 @@
+"""Enrolment by clinic staff and the patient's invite, end to end through the API."""
+
+import datetime as dt
+
+import time_machine
+from support.clock import local, on_or_before
+from support.factories import PASSWORD, make_clinic, make_enrolled_patient, make_staff
+
+from anagen.extensions import db
+from anagen.models import Invite, Patient
+
+
+def first_visit() -> dt.datetime:
+    """The in-clinic first application: next Thursday (a week ahead at most), 10:30 in London."""
+    today = dt.datetime.now(dt.UTC).date()
+    return local(on_or_before(today + dt.timedelta(days=7), 3), dt.time(10, 30), "Europe/London")
+
+
+def z(instant: dt.datetime) -> str:
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enrol_body(**overrides):
+    body = {
+        "first_name": "Nia",
+        "last_name": "Reed",
+        "email": "nia@mail.example",
+        "indication": "telogen_effluvium",
+        "advanced_traction_alopecia": False,
+        "miniaturisation_seen": True,
+        "target_areas": ["crown", "frontal_hairline"],
+        "first_application_at": first_visit().isoformat(),
+        "reminder_weekdays": [1, 4],
+        "reminder_time": "19:30",
+        "time_zone": "Europe/London",
+        "kit_batch_numbers": ["CAL-2026-0042"],
+    }
+    body.update(overrides)
+    return body
+
+
+def count(model):
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def test_clinician_enrols_a_patient_and_gets_an_invite(app_ctx, api):
+    clinic, _ = make_clinic()
+    clinician = make_staff(clinic)
+    api.login(clinician.email, account="staff")
+    response = api.post("/api/clinic/patients", enrol_body())
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["patient"]["email"] == "nia@mail.example"
+    assert body["patient"]["account_active"] is False
+    assert body["invite"]["link"].startswith("http://localhost/#/invite/")
+    assert body["invite"]["qr_svg"].startswith("<svg")
+    assert body["invite"]["qr_png"].startswith("data:image/png;base64,")
+    detail = api.get(f"/api/clinic/patients/{body['patient']['id']}").get_json()
+    apps = detail["plan"]["applications"]
+    assert len(apps) == 24
+    first = first_visit()
+    assert apps[0]["due_at"] == z(first) and apps[0]["in_clinic"]
+    # Tuesdays and Fridays at 19:30 London time: the Tuesday after (the Saturday is too soon for
+    # the 48-hour gap and not a chosen day), then that Friday.
+    tuesday = first.date() + dt.timedelta(days=5)
+    assert apps[1]["due_at"] == z(local(tuesday, dt.time(19, 30), "Europe/London"))
+    assert apps[2]["due_at"] == z(local(tuesday + dt.timedelta(days=3), dt.time(19, 30), "Europe/London"))
+
+
+def test_advanced_traction_alopecia_blocks_enrolment(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    response = api.post("/api/clinic/patients", enrol_body(advanced_traction_alopecia=True))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "not_suitable"
+    assert "traction alopecia" in error["message"]
+    assert count(Patient) == 0
+
+
+def test_impossible_weekdays_bad_zone_and_bad_types_change_nothing(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    cases = [
+        (enrol_body(reminder_weekdays=[0, 1]), "weekdays"),
+        (enrol_body(time_zone="Mars/Olympus"), "time_zone"),
+        (
+            enrol_body(first_application_at=first_visit().replace(tzinfo=None).isoformat()),
+            "first_application_at",
+        ),
+        (enrol_body(reminder_weekdays="mon"), "reminder_weekdays"),
+        (enrol_body(target_areas=["elbow"]), "target_areas.0"),
+        (enrol_body(first_name="x" * 101), "first_name"),
+        (enrol_body(unexpected="field"), "unexpected"),
+        ({k: v for k, v in enrol_body().items() if k != "email"}, "email"),
+        (enrol_body(advanced_traction_alopecia="no"), "advanced_traction_alopecia"),
+    ]
+    for body, field in cases:
+        response = api.post("/api/clinic/patients", body)
+        assert response.status_code == 422, (field, response.get_json())
+        error = response.get_json()["error"]
+        assert set(error) == {"code", "message", "fields"}
+        assert any(field in name for name in error["fields"]), (field, error)
+    assert count(Patient) == 0
+
+
+def test_malformed_json_is_a_clear_400(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    response = api.post("/api/clinic/patients", data="{not json", content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert set(response.get_json()["error"]) == {"code", "message", "fields"}
+    assert count(Patient) == 0
+
+
+def test_duplicate_email_is_a_conflict(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    assert api.post("/api/clinic/patients", enrol_body()).status_code == 201
+    response = api.post("/api/clinic/patients", enrol_body())
+    assert response.status_code == 409
+    assert count(Patient) == 1
+
+
+def invite_token(link: str) -> str:
+    return link.rsplit("/", 1)[1]
+
+
+def test_patient_redeems_invite_and_is_signed_in(app, app_ctx, api, make_api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    token = invite_token(api.post("/api/clinic/patients", enrol_body()).get_json()["invite"]["link"])
+    phone = make_api()
+    info = phone.post("/api/invites/lookup", {"token": token}).get_json()
+    assert info["first_name"] == "Nia" and info["clinic_name"] == clinic.name
+    response = phone.post(
+        "/api/invites/redeem", {"token": token, "password": "my own password", "photo_consent": True}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["account"]["role"] == "patient"
+    assert phone.get("/api/me/today").status_code == 200
+    patient = db.session.scalar(db.select(Patient))
+    db.session.refresh(patient)
+    assert patient.photo_consent_at is not None
+    again = make_api().post(
+        "/api/invites/redeem", {"token": token, "password": "another password", "photo_consent": False}
+    )
+    assert again.status_code == 410
+    assert again.get_json()["error"]["code"] == "invite_used"
+    make_api().login("nia@mail.example", "my own password")
+
+
+def test_invite_is_stored_hashed(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    token = invite_token(api.post("/api/clinic/patients", enrol_body()).get_json()["invite"]["link"])
+    stored = db.session.scalar(db.select(Invite.token_hash))
+    assert token not in stored and len(stored) == 64
+
+
+def test_expired_and_unknown_invites_get_clear_messages(app_ctx, api, make_api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    token = invite_token(api.post("/api/clinic/patients", enrol_body()).get_json()["invite"]["link"])
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=8)):
+        response = make_api().post("/api/invites/lookup", {"token": token})
+        assert response.status_code == 410
+        assert response.get_json()["error"]["code"] == "invite_expired"
+    response = make_api().post("/api/invites/lookup", {"token": "no-such-token"})
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "invite_not_found"
+
+
+def test_new_invite_replaces_the_old_one_and_resets_the_password(app_ctx, api, make_api):
+    clinic, admin = make_clinic()
+    patient, _ = make_enrolled_patient(clinic)
+    old_device = make_api()
+    old_device.login(patient.email)
+    api.login(admin.email, account="staff")
+    first = invite_token(api.post(f"/api/clinic/patients/{patient.id}/invites").get_json()["link"])
+    second = invite_token(api.post(f"/api/clinic/patients/{patient.id}/invites").get_json()["link"])
+    assert make_api().post("/api/invites/lookup", {"token": first}).status_code == 410
+    phone = make_api()
+    assert (
+        phone.post(
+            "/api/invites/redeem", {"token": second, "password": "reset password!", "photo_consent": True}
+        ).status_code
+        == 200
+    )
+    assert old_device.get("/api/me/today").status_code == 401
+    assert (
+        make_api().post("/api/auth/login", {"email": patient.email, "password": PASSWORD}).status_code == 401
+    )
+
+
+def test_short_password_refused_at_redeem(app_ctx, api, make_api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    token = invite_token(api.post("/api/clinic/patients", enrol_body()).get_json()["invite"]["link"])
+    response = make_api().post(
+        "/api/invites/redeem", {"token": token, "password": "short", "photo_consent": True}
+    )
+    assert response.status_code == 422
+    assert "password" in response.get_json()["error"]["fields"]
+    assert make_api().post("/api/invites/lookup", {"token": token}).status_code == 200
+
+
+def test_staff_see_only_their_clinic_patients(app_ctx, make_api):
+    clinic_x, admin_x = make_clinic()
+    clinic_y, admin_y = make_clinic()
+    px, _ = make_enrolled_patient(clinic_x)
+    py, _ = make_enrolled_patient(clinic_y)
+    x = make_api()
+    x.login(admin_x.email, account="staff")
+    assert [p["id"] for p in x.get("/api/clinic/patients").get_json()] == [px.id]
+    assert x.get(f"/api/clinic/patients/{py.id}").status_code == 404
+    assert x.post(f"/api/clinic/patients/{py.id}/invites").status_code == 404

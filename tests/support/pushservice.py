@@ -1,0 +1,309 @@
+"""A local Web Push service for tests and benchmarks (not shipped in the package).
+
+Speaks enough of RFC 8030 (POST to the subscription URL, 201 Created with a Location) and
+checks RFC 8292 VAPID (`Authorization: vapid t=<ES256 JWT>, k=<public key>`; `aud` equals
+this service's origin, `exp` in the future and at most 24 h away, `sub` mailto: or https:),
+the `TTL` header and `Content-Encoding: aes128gcm`. It keeps each subscription's private
+key and auth secret, so `decrypt()` proves what a browser would have read (RFC 8291).
+
+A plain asyncio-streams HTTP/1.1 server with keep-alive, in a background thread::
+
+    push_service = PushService.start()
+    sub = push_service.new_subscription()      # {"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}
+    ...
+    push_service.stop()
+
+`defer_checks=True` only records requests (the timed loop of a benchmark stays cheap) and
+`verify_all()` does every check and decryption afterwards. The checks: pushservice_rfc.
+
+Benchmarks: use `PushService.spawn()` (same API, child process, see pushservice_remote). In
+a thread of the sender's own process the service's parsing and recording take GIL time that
+is then counted against the sender: measured ~45 % of the encryption-only rate that way
+against ~67 % with the service in its own process, as a real push service always is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import http_ece
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from support.pushservice_rfc import Rejected, b64u, check_request
+
+if TYPE_CHECKING:
+    from support.pushservice_remote import RemotePushService
+
+
+@dataclass
+class Received:
+    """One request as the service saw it (headers with lower-case names)."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    arrived: float
+    method: str = "POST"
+    status: int = 0
+    reason: str = ""
+
+
+@dataclass
+class _Subscription:
+    private_key: ec.EllipticCurvePrivateKey
+    auth: bytes
+
+
+@dataclass
+class _Behaviour:
+    status: int
+    retry_after: str | None
+    hang_seconds: float | None
+    times: int | None
+
+
+@dataclass
+class PushService:
+    origin: str
+    defer_checks: bool = False
+    received: list[Received] = field(default_factory=list)
+    connections: int = 0
+    _subs: dict[str, _Subscription] = field(default_factory=dict)
+    _behaviour: dict[str | None, _Behaviour] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tokens: dict[tuple[str, str], dict] = field(default_factory=dict)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _server: asyncio.AbstractServer | None = None
+    _thread: threading.Thread | None = None
+    _writers: set = field(default_factory=set)
+    _tasks: set = field(default_factory=set)
+    _counter: int = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls, host: str = "127.0.0.1", port: int = 0, *, defer_checks: bool = False, ssl_context=None
+    ) -> PushService:
+        """Serve in a background thread (`ssl_context`: serve https)."""
+        push_service = cls(origin="", defer_checks=defer_checks)
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        async def serve() -> None:
+            push_service._server = await asyncio.start_server(
+                push_service._handle, host, port, backlog=1024, ssl=ssl_context
+            )
+            bound = push_service._server.sockets[0].getsockname()
+            push_service.origin = f"{'https' if ssl_context else 'http'}://{host}:{bound[1]}"
+            ready.set()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(serve())
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        push_service._loop = loop
+        push_service._thread = threading.Thread(target=run, name="pushservice", daemon=True)
+        push_service._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("push service did not start")
+        return push_service
+
+    @classmethod
+    def spawn(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        defer_checks: bool = True,
+        cpus: set[int] | None = None,
+    ) -> RemotePushService:
+        """The same service in a child process, for benchmarks: a real push service never
+        shares the sender's CPU and GIL, and in a thread this one's own Python work is
+        counted against the sender (a benchmark script needs an `if __name__ == "__main__"`
+        guard, as the child is started with multiprocessing's spawn). `cpus` pins the child
+        (Linux), e.g. the service on CPU 1 while the benchmark pins itself to CPU 0."""
+        from support.pushservice_remote import RemotePushService
+
+        return RemotePushService(host, port, defer_checks, cpus)
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None or self._thread is None:
+            return
+
+        async def shutdown() -> None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._server.wait_closed()
+            loop.stop()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop)
+        self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> PushService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test controls -----------------------------------------------------------------
+    def new_subscription(self) -> dict:
+        key = ec.generate_private_key(ec.SECP256R1())
+        auth = os.urandom(16)
+        path = "/wpush/v2/" + secrets.token_urlsafe(24)
+        self._subs[path] = _Subscription(key, auth)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return {"endpoint": self.origin + path, "keys": {"p256dh": b64u(public), "auth": b64u(auth)}}
+
+    def new_subscriptions(self, n: int) -> list[dict]:
+        return [self.new_subscription() for _ in range(n)]
+
+    def set_behaviour(
+        self,
+        endpoint: str | None = None,
+        status: int = 201,
+        retry_after: float | str | None = None,
+        hang_seconds: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Answer `status` (after `hang_seconds`) for one endpoint, or all when None.
+
+        `times` limits how many requests it applies to; then the service answers 201 again.
+        """
+        key = None if endpoint is None else urlsplit(endpoint).path
+        ra = None if retry_after is None else str(retry_after)
+        with self._lock:
+            self._behaviour[key] = _Behaviour(status, ra, hang_seconds, times)
+
+    def drop_connections(self) -> None:
+        """Close every open client connection (as a push service does with idle ones)."""
+
+        async def drop() -> None:
+            for writer in list(self._writers):
+                writer.close()
+
+        asyncio.run_coroutine_threadsafe(drop(), self._loop).result(5)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._behaviour.clear()
+        self.connections = 0
+
+    # -- verification ------------------------------------------------------------------
+    def check(self, rec: Received, now: float | None = None) -> None:
+        """Raise `Rejected(status, reason)` when the request breaks RFC 8030/8291/8292."""
+        now = time.time() if now is None else now
+        check_request(
+            rec.method, rec.path in self._subs, rec.headers, rec.body, self.origin, now, self._tokens
+        )
+
+    def decrypt(self, rec: Received) -> bytes:
+        sub = self._subs[rec.path]
+        return http_ece.decrypt(
+            rec.body, private_key=sub.private_key, auth_secret=sub.auth, version="aes128gcm"
+        )
+
+    def verify_all(self) -> dict:
+        """Check and decrypt every recorded request: {valid, invalid, reasons}."""
+        reasons: Counter[str] = Counter()
+        valid = 0
+        for rec in list(self.received):
+            try:
+                self.check(rec, now=time.time())
+                self.decrypt(rec)
+            except Rejected as exc:
+                reasons[exc.reason] += 1
+            except Exception as exc:  # decryption failure
+                reasons[f"decryption failed: {type(exc).__name__}"] += 1
+            else:
+                valid += 1
+        return {"valid": valid, "invalid": sum(reasons.values()), "reasons": dict(reasons)}
+
+    # -- HTTP --------------------------------------------------------------------------
+    def _respond_for(self, rec: Received) -> tuple[int, str | None, float | None]:
+        if not self.defer_checks:
+            try:
+                self.check(rec)
+            except Rejected as exc:
+                rec.reason = exc.reason
+                return exc.status, None, None
+        elif rec.path not in self._subs:
+            rec.reason = "unknown subscription"
+            return 404, None, None
+        with self._lock:
+            for key in (rec.path, None):
+                b = self._behaviour.get(key)
+                if b is not None:
+                    if b.times is not None:
+                        b.times -= 1
+                        if b.times <= 0:
+                            del self._behaviour[key]
+                    rec.reason = f"behaviour {b.status}"
+                    return b.status, b.retry_after, b.hang_seconds
+        return 201, None, None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        self._tasks.add(asyncio.current_task())
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+                    return
+                lines = head[:-4].decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length") or 0)
+                body = await reader.readexactly(length) if length else b""
+                rec = Received(urlsplit(target).path, headers, body, time.monotonic(), method)
+                self.received.append(rec)
+                status, retry_after, hang = self._respond_for(rec)
+                rec.status = status
+                if hang:
+                    await asyncio.sleep(hang)
+                writer.write(self._response(status, retry_after))
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (asyncio.IncompleteReadError, OSError, ValueError):
+            return
+        finally:
+            self._writers.discard(writer)
+            self._tasks.discard(asyncio.current_task())
+            writer.close()
+
+    def _response(self, status: int, retry_after: str | None) -> bytes:
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "X"
+        extra = ""
+        if status == 201:
+            self._counter += 1
+            extra = f"Location: {self.origin}/m/{self._counter}\r\n"
+        if retry_after is not None:
+            extra += f"Retry-After: {retry_after}\r\n"
+        return f"HTTP/1.1 {status} {phrase}\r\n{extra}Content-Length: 0\r\n\r\n".encode("latin-1")
