@@ -8,7 +8,7 @@ PORT   ?= 8000
 # Invite links and the printed sign-in address follow the port unless set.
 export PUBLIC_BASE_URL ?= http://localhost:$(PORT)
 
-.PHONY: run test lint format screenshots bench clean
+.PHONY: run test lint format screenshots bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -20,8 +20,15 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	touch $@
 
 $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q -r requirements.txt -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+## Regenerate the lock files (requirements*.txt) from requirements*.in after changing a pin.
+lock: $(VENV)/.dev-installed
+	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  -o requirements.txt requirements.in
+	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  -o requirements-dev.txt requirements-dev.in
 
 ## Serve the app on http://localhost:$(PORT) with the reminder dispatcher beside it.
 run: $(VENV)/.installed
@@ -35,6 +42,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check backend tests bench
 	$(BIN)/ruff format --check backend tests bench
+	$(BIN)/lint-imports
 	ANAGEN_TEST_DATABASE=sqlite $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL, with the machine's clock in another time zone =="; \
@@ -52,6 +60,7 @@ bench: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check backend tests bench
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format backend tests bench

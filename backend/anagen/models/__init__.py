@@ -2,21 +2,23 @@
 
 from anagen.models.audit import AuditEvent
 from anagen.models.clinic import Clinic, StaffRole, StaffUser
-from anagen.models.course import ApplicationLog, Course, Kit, PlannedApplication
+from anagen.models.course import ApplicationLog, Course, CourseStatus, Kit, PlannedApplication
 from anagen.models.invite import Invite
 from anagen.models.message import ClinicMessage
 from anagen.models.patient import Patient
 from anagen.models.photo import Photo
 from anagen.models.protocol import ProtocolVersion
-from anagen.models.push import PushSubscription, ReminderOccurrence
-from anagen.models.session import IdempotencyRecord, UserSession
+from anagen.models.push import PushSubscription, ReminderKind, ReminderOccurrence, ReminderStatus
+from anagen.models.session import AccountType, IdempotencyRecord, UserSession
 
 __all__ = [
+    "AccountType",
     "ApplicationLog",
     "AuditEvent",
     "Clinic",
     "ClinicMessage",
     "Course",
+    "CourseStatus",
     "IdempotencyRecord",
     "Invite",
     "Kit",
@@ -25,7 +27,9 @@ __all__ = [
     "PlannedApplication",
     "ProtocolVersion",
     "PushSubscription",
+    "ReminderKind",
     "ReminderOccurrence",
+    "ReminderStatus",
     "StaffRole",
     "StaffUser",
     "UserSession",

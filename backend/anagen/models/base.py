@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -51,3 +52,9 @@ class Base(so.DeclarativeBase):
         metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={dt.datetime: UTCDateTime()},
     )
+
+
+def str_enum(kind: type[enum.StrEnum], length: int) -> sa.Enum:
+    """A column holding a StrEnum's values as plain strings (no database enum type, no CHECK), so a new
+    member needs no migration."""
+    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from anagen.clock import utcnow
-from anagen.models.base import Base
+from anagen.models.base import Base, str_enum
 
 if TYPE_CHECKING:
     from anagen.models.patient import Patient
@@ -43,9 +43,7 @@ class StaffUser(Base):
     clinic_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("clinic.id"), index=True)
     email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
-    role: so.Mapped[StaffRole] = so.mapped_column(
-        sa.Enum(StaffRole, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-    )
+    role: so.Mapped[StaffRole] = so.mapped_column(str_enum(StaffRole, 20))
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

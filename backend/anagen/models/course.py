@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from anagen.clock import utcnow
-from anagen.models.base import Base
+from anagen.models.base import Base, str_enum
 
 if TYPE_CHECKING:
     from anagen.models.patient import Patient
     from anagen.models.protocol import ProtocolVersion
+
+
+class CourseStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
 
 
 class Course(Base):
@@ -28,7 +34,9 @@ class Course(Base):
     # Weekdays as ints, 0 = Monday.
     weekdays: so.Mapped[list] = so.mapped_column(sa.JSON)
     reminder_time: so.Mapped[dt.time]
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="active")
+    status: so.Mapped[CourseStatus] = so.mapped_column(
+        str_enum(CourseStatus, 20), default=CourseStatus.ACTIVE
+    )
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     patient: so.Mapped[Patient] = so.relationship(back_populates="courses")

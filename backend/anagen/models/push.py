@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from anagen.clock import utcnow
-from anagen.models.base import Base
+from anagen.models.base import Base, str_enum
 
 
 class PushSubscription(Base):
@@ -22,6 +23,25 @@ class PushSubscription(Base):
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     last_success_at: so.Mapped[dt.datetime | None]
+
+
+class ReminderKind(enum.StrEnum):
+    DUE = "due"  # at the application's time
+    FOLLOW_UP = "follow_up"  # if not done some hours later
+    MISSED = "missed"  # the next morning, once the on-time window has closed
+    KIT_LOW = "kit_low"  # the last vial was opened
+    CHECKPOINT = "checkpoint"  # progress photos are due
+    MESSAGE = "message"  # the clinic wrote (no health details in the push)
+    TEST = "test"  # "send me a test notification"
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"  # the push service refused it for good
+    NO_SUBSCRIPTION = "no_subscription"  # the patient has no working device to send it to
+    CANCELLED = "cancelled"  # the application was done first
 
 
 class ReminderOccurrence(Base):
@@ -39,11 +59,13 @@ class ReminderOccurrence(Base):
     planned_application_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("planned_application.id"), index=True
     )
-    kind: so.Mapped[str] = so.mapped_column(sa.String(30))
+    kind: so.Mapped[ReminderKind] = so.mapped_column(str_enum(ReminderKind, 30))
     # 0 for the scheduled reminder, 1.. for each snooze of it.
     seq: so.Mapped[int] = so.mapped_column(default=0)
     due_at: so.Mapped[dt.datetime]
-    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    status: so.Mapped[ReminderStatus] = so.mapped_column(
+        str_enum(ReminderStatus, 20), default=ReminderStatus.PENDING
+    )
     lease_until: so.Mapped[dt.datetime | None]
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.String(200))

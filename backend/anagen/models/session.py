@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from anagen.clock import utcnow
-from anagen.models.base import Base
+from anagen.models.base import Base, str_enum
+
+
+class AccountType(enum.StrEnum):
+    STAFF = "staff"
+    PATIENT = "patient"
 
 
 class UserSession(Base):
@@ -19,7 +25,7 @@ class UserSession(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
-    user_type: so.Mapped[str] = so.mapped_column(sa.String(10))  # "staff" | "patient"
+    user_type: so.Mapped[AccountType] = so.mapped_column(str_enum(AccountType, 10))
     user_id: so.Mapped[int]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

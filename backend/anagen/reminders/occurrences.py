@@ -1,10 +1,7 @@
 """Reminder occurrences: materialised ahead of time from the course, one row per reminder.
 
-Kinds: `due` (at the application's time), `follow_up` (if not done some hours later),
-`missed` (the morning after its window closed), `kit_low` (when the last vial of a kit
-is opened), `checkpoint` (photos due after a checkpoint application), `test`.
-Times are computed in the patient's zone and stored in UTC; quiet hours push a reminder
-to the end of the quiet period.
+The kinds are `ReminderKind` (models/push.py). Times are computed in the patient's zone and
+stored in UTC; quiet hours push a reminder to the end of the quiet period.
 """
 
 from __future__ import annotations
@@ -18,7 +15,14 @@ from anagen.clock import utcnow
 from anagen.course.protocols import course_protocol
 from anagen.errors import Conflict, NotFound
 from anagen.extensions import db
-from anagen.models import Course, Patient, PlannedApplication, ReminderOccurrence
+from anagen.models import (
+    Course,
+    Patient,
+    PlannedApplication,
+    ReminderKind,
+    ReminderOccurrence,
+    ReminderStatus,
+)
 from anagen.protocol import Protocol, local_wall_clock
 
 WINDOW = dt.timedelta(days=14)
@@ -27,8 +31,8 @@ WINDOW = dt.timedelta(days=14)
 # entered retroactively or the demo clinic was loaded).
 STALE_AFTER = dt.timedelta(hours=1)
 MISSED_NOTICE_AT = dt.time(9, 0)
-APPLICATION_KINDS = ("due", "follow_up", "missed")
-PENDING = "pending"
+APPLICATION_KINDS = (ReminderKind.DUE, ReminderKind.FOLLOW_UP, ReminderKind.MISSED)
+PENDING = ReminderStatus.PENDING
 
 
 def respect_quiet_hours(at: dt.datetime, patient: Patient) -> dt.datetime:
@@ -133,7 +137,7 @@ def cancel_for_application(row: PlannedApplication) -> int:
             ReminderOccurrence.kind.in_(APPLICATION_KINDS),
             ReminderOccurrence.status == PENDING,
         )
-        .values(status="cancelled")
+        .values(status=ReminderStatus.CANCELLED)
     ).rowcount
 
 
@@ -158,9 +162,14 @@ def application_done(course: Course, row: PlannedApplication, now: dt.datetime |
     cancel_for_application(row)
     patient = course.patient
     if row.opens_vial and row.vial_number == protocol.vials_per_kit:
-        _add_once(patient.id, row, "kit_low", respect_quiet_hours(now, patient))
+        _add_once(patient.id, row, ReminderKind.KIT_LOW, respect_quiet_hours(now, patient))
     if any(c.after_application == row.number and row.number > 1 for c in protocol.checkpoints):
-        _add_once(patient.id, row, "checkpoint", respect_quiet_hours(now + dt.timedelta(hours=1), patient))
+        _add_once(
+            patient.id,
+            row,
+            ReminderKind.CHECKPOINT,
+            respect_quiet_hours(now + dt.timedelta(hours=1), patient),
+        )
     materialise_course(course, now)
 
 
@@ -174,7 +183,7 @@ def snooze(
     The caller looks the reminder up through `anagen.auth.policy`, which scopes it to the patient.
     """
     now = now or utcnow()
-    if original.kind == "test" or original.planned_application_id is None:
+    if original.kind == ReminderKind.TEST or original.planned_application_id is None:
         raise NotFound("No such reminder.")
     row = db.session.get(PlannedApplication, original.planned_application_id)
     if row.completed_at is not None and original.kind in APPLICATION_KINDS:
@@ -199,12 +208,12 @@ def snooze(
 
 def queue_test(patient: Patient, now: dt.datetime | None = None) -> ReminderOccurrence:
     """A test notification, sent by the dispatcher on its next tick."""
-    return _queue_notice(patient, "test", now or utcnow())
+    return _queue_notice(patient, ReminderKind.TEST, now or utcnow())
 
 
 def queue_message_notice(patient: Patient, now: dt.datetime | None = None) -> ReminderOccurrence:
     """ "You have a new message" (never its text), outside the patient's quiet hours."""
-    return _queue_notice(patient, "message", respect_quiet_hours(now or utcnow(), patient))
+    return _queue_notice(patient, ReminderKind.MESSAGE, respect_quiet_hours(now or utcnow(), patient))
 
 
 def _queue_notice(patient: Patient, kind: str, due_at: dt.datetime) -> ReminderOccurrence:
