@@ -30,13 +30,13 @@ lock: $(VENV)/.dev-installed
 	$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	  -o requirements-dev.txt requirements-dev.in
 
-## Serve the app on http://localhost:$(PORT) with the reminder dispatcher beside it.
+## Serve the app on http://localhost:$(PORT) with the reminder dispatcher beside it, both
+## supervised (restarted if they die) by supervisord: deploy/supervisord.conf.
 run: $(VENV)/.installed
 	$(FLASK) setup --demo
 	@echo "Anagen on http://localhost:$(PORT)  (Ctrl-C stops the web server and the dispatcher)"
-	@$(FLASK) dispatcher & DISPATCHER=$$!; \
-	  trap 'kill $$DISPATCHER 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/gunicorn --workers 2 --threads 4 --bind 0.0.0.0:$(PORT) --access-logfile - 'anagen:create_app()'
+	@VENV_BIN=$(CURDIR)/$(BIN) ANAGEN_INSTANCE_PATH=$${ANAGEN_INSTANCE_PATH:-$(CURDIR)/instance} \
+	  PORT=$(PORT) WEB_WORKERS=$${WEB_WORKERS:-1} exec $(BIN)/supervisord -c deploy/supervisord.conf
 
 ## Lint, then the whole suite on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
 test: $(VENV)/.dev-installed

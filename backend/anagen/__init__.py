@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None):
     # SQLAlchemy logs every bound parameter (check-in notes, pain scores) at INFO and
     # every row at DEBUG if it inherits a verbose root level: keep it at WARNING.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    register_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_security(app)
@@ -30,6 +31,16 @@ def create_app(config: dict[str, Any] | None = None):
     register_commands(app)
     register_shellcontext(app)
     return app
+
+
+def register_proxy(app) -> None:
+    """Behind TRUSTED_PROXY_COUNT proxies, take the client address, scheme and host from their
+    X-Forwarded-* headers, so rate limits, the audit log and Secure cookies see the real ones."""
+    count = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count)
 
 
 def register_extensions(app) -> None:

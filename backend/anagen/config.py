@@ -7,6 +7,7 @@ local photo folder and in-memory rate limits.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -47,6 +48,29 @@ def _secret_key(instance: Path) -> str:
         return key
 
 
+def _private_folder(path: Path) -> None:
+    """Create the instance folder readable by its owner only (it holds keys and health data)."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a SQLite file 0600 before SQLite does (it would follow the umask, often 0644)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return
+    path = Path(url[len(prefix) :].split("?", 1)[0])
+    # An existing database keeps its mode; a missing folder is SQLite's own error to report.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _trusted_hosts() -> list[str] | None:
+    hosts = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",") if h.strip()]
+    return hosts or None
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -56,8 +80,9 @@ def _bool(name: str, default: bool) -> bool:
 
 def load_config(instance: Path) -> dict:
     """Build the Flask config mapping from the environment and the instance folder."""
-    instance.mkdir(parents=True, exist_ok=True)
+    _private_folder(instance)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'anagen.sqlite3'}"
+    _private_sqlite_file(database_url)
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -75,6 +100,8 @@ def load_config(instance: Path) -> dict:
         "PUSH_ALLOW_HTTP": _bool("PUSH_ALLOW_HTTP", False),
         # How long a dispatcher's claim on a reminder holds before another may take it over.
         "DISPATCH_LEASE_SECONDS": float(os.environ.get("DISPATCH_LEASE_SECONDS", "120")),
+        # /healthz says "degraded" when no dispatcher has ticked for this long.
+        "DISPATCHER_STALE_SECONDS": float(os.environ.get("DISPATCHER_STALE_SECONDS", "120")),
         # Sender worker processes of the dispatcher; unset: one per core (at most 4) on 2+ cores.
         "PUSH_SENDER_PROCESSES": int(os.environ["PUSH_SENDER_PROCESSES"])
         if os.environ.get("PUSH_SENDER_PROCESSES")
@@ -89,6 +116,10 @@ def load_config(instance: Path) -> dict:
         "PATIENT_IDLE_DAYS": int(os.environ.get("PATIENT_IDLE_DAYS", "30")),
         "PATIENT_ABSOLUTE_DAYS": int(os.environ.get("PATIENT_ABSOLUTE_DAYS", "120")),
         "INVITE_TTL_DAYS": int(os.environ.get("INVITE_TTL_DAYS", "7")),
+        # Behind TLS termination: how many proxies set X-Forwarded-For/-Proto/-Host (0: none,
+        # the client's own address is used), and the host names the app answers to.
+        "TRUSTED_PROXY_COUNT": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
+        "TRUSTED_HOSTS": _trusted_hosts(),
         "API_TITLE": "Anagen API",
         "API_VERSION": "1",
         "OPENAPI_VERSION": "3.0.3",

@@ -5,6 +5,7 @@ from anagen.models.clinic import Clinic, StaffRole, StaffUser
 from anagen.models.course import ApplicationLog, Course, CourseStatus, Kit, PlannedApplication
 from anagen.models.invite import Invite
 from anagen.models.message import ClinicMessage
+from anagen.models.ops import DispatcherHeartbeat
 from anagen.models.patient import Patient
 from anagen.models.photo import Photo
 from anagen.models.protocol import ProtocolVersion
@@ -19,6 +20,7 @@ __all__ = [
     "ClinicMessage",
     "Course",
     "CourseStatus",
+    "DispatcherHeartbeat",
     "IdempotencyRecord",
     "Invite",
     "Kit",
