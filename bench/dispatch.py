@@ -9,7 +9,8 @@ On PostgreSQL a scratch database `anagen_bench_<random>` is created on the serve
 DATABASE_URL and dropped afterwards; the schema comes from the real migrations (an app
 built with that URL runs `flask_migrate.upgrade`). 500 patients are enrolled through the
 enrolment service, each with one subscription at the push service, and the 10,000
-occurrences (planned applications' reminders) are bulk-inserted.
+occurrences (planned applications' reminders) are bulk-inserted, by the test helpers of
+tests/support (factories.py, reminders.py).
 
 What is timed: from the instant every occurrence became due (one UPDATE sets `due_at` of
 all to that instant) until `dispatch_until_idle(make_sender(app), batch_size=500)` returns:
@@ -35,13 +36,17 @@ GIL), which flatters ratio_vs_naive: the process row is the fair one.
 
 Baselines, on the same messages:
 - crypto_only_rate_per_s: `sender.encrypt_only(msg)` in one thread of an in-process sender
-  (aes128gcm with a fresh ephemeral key per message, the receiver keys parsed once, as the
-  sender does; VAPID is not part of it: the sender caches it per origin);
+  (pywebpush's `WebPusher.encode`, aes128gcm with a fresh ephemeral key per message, one
+  `WebPusher` per subscription, as the sender does; VAPID is not part of it: the sender
+  caches it per origin);
+- ece_direct_rate_per_s: `http_ece.encrypt` called directly on the same messages, with each
+  receiver key parsed once (the sender's encryption before it used pywebpush's encoder):
+  `encode_vs_ece_direct` is what the library's encoder costs against it;
 - naive_rate_per_s: `pywebpush.webpush()` per message for the first `--naive` messages
   (no shared session, VAPID signed per call, a fresh claims dict per call), each
   checked for 201.
 
-The three are measured side by side `--repeat` times (default 3) and the medians are
+The measurements run side by side `--repeat` times (default 3) and the medians are
 reported (the rate of the median run; p99 lateness of the worst run), with every run's
 rates: the machine may be shared, and one run can be caught by someone else's load.
 `cpu_s` is where the median run's CPU went (this process, the sender workers, the push
@@ -149,99 +154,18 @@ def build_app(database_url: str, instance: Path, sender_processes: int):
     return app
 
 
-def populate(n_patients: int, n_occurrences: int, subscriptions: list[dict]) -> list[int]:
-    """Patients (through the enrolment service), one subscription each, and the occurrences
-    (bulk insert), not yet due. Returns the occurrence ids."""
-    from anagen.clinic.clinics import create_clinic
-    from anagen.clinic.enrolment import Enrolment, enrol_patient
+def populate(svc, n_patients: int, n_occurrences: int) -> list[int]:
+    """Patients enrolled through the enrolment service, each with one device subscribed at
+    the push service, and the occurrences (bulk-inserted), not yet due: the test helpers of
+    tests/support. Returns the occurrence ids."""
+    from support.factories import make_clinic
+    from support.reminders import bulk_occurrences, patient_with_device
+
     from anagen.clock import utcnow
-    from anagen.extensions import db
-    from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
 
-    clinic, _admin = create_clinic(
-        name="Bench clinic",
-        slug="bench",
-        time_zone="Europe/London",
-        admin_email="admin@bench.example",
-        admin_name="Admin",
-        admin_password="correct horse battery staple",
-    )
-    first = utcnow().replace(microsecond=0) - dt.timedelta(hours=1)
-    patients = []
-    for i in range(n_patients):
-        patient, _course = enrol_patient(
-            clinic,
-            Enrolment(
-                first_name="Bench",
-                last_name=f"Patient{i}",
-                email=f"patient{i}@bench.example",
-                indication="androgenetic_alopecia",
-                time_zone="Europe/London",
-                target_areas=["crown"],
-                first_application_at=first,
-                reminder_weekdays=[0, 3],
-                reminder_time=dt.time(20, 0),
-                advanced_traction_alopecia=False,
-                miniaturisation_seen=True,
-                kit_batch_numbers=[],
-            ),
-        )
-        patients.append(patient)
-        if i % 100 == 99:
-            db.session.commit()
-    db.session.commit()
-    db.session.execute(
-        sa.insert(PushSubscription),
-        [
-            {
-                "patient_id": p.id,
-                "endpoint": s["endpoint"],
-                "p256dh": s["keys"]["p256dh"],
-                "auth": s["keys"]["auth"],
-                "user_agent": "bench",
-                "created_at": utcnow(),
-            }
-            for p, s in zip(patients, subscriptions, strict=True)
-        ],
-    )
-    from anagen.models import Course
-
-    course_patient = dict(db.session.execute(sa.select(Course.id, Course.patient_id)).all())
-    rows_by_course: dict[int, list[int]] = {}
-    for course_id, row_id in db.session.execute(
-        sa.select(PlannedApplication.course_id, PlannedApplication.id)
-        .where(PlannedApplication.in_clinic.is_(False))
-        .order_by(PlannedApplication.id)
-    ):
-        rows_by_course.setdefault(course_id, []).append(row_id)
-    # Round-robin over patients, so that each batch holds many different subscriptions.
-    depth = max(len(rows) for rows in rows_by_course.values())
-    slots = [
-        (course_patient[course_id], rows[j])
-        for j in range(depth)
-        for course_id, rows in rows_by_course.items()
-        if j < len(rows)
-    ]
-    later = utcnow() + dt.timedelta(days=1)
-    rows = []
-    for i in range(n_occurrences):
-        patient_id, row_id = slots[i % len(slots)]
-        rows.append(
-            {
-                "patient_id": patient_id,
-                "planned_application_id": row_id,
-                "kind": "due",
-                "seq": 1 + i // len(slots),
-                "due_at": later,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": utcnow(),
-            }
-        )
-    for start in range(0, len(rows), 2000):
-        db.session.execute(sa.insert(ReminderOccurrence), rows[start : start + 2000])
-    db.session.commit()
-    return list(db.session.scalars(sa.select(ReminderOccurrence.id).order_by(ReminderOccurrence.id)))
+    clinic, _admin = make_clinic("Bench clinic")
+    courses = [patient_with_device(clinic, svc, password=None)[1] for _ in range(n_patients)]
+    return bulk_occurrences(courses, n_occurrences, due_at=utcnow() + dt.timedelta(days=1))
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -266,6 +190,33 @@ def crypto_only_rate(app, msgs) -> float:
         for msg in msgs:
             sender.encrypt_only(msg)
         return len(msgs) / (time.perf_counter() - start)
+
+
+def ece_direct_rate(msgs) -> float:
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from py_vapid.utils import b64urldecode
+
+    receivers = {}
+    for msg in msgs:
+        sub = msg.subscription
+        if sub not in receivers:
+            point = b64urldecode(sub.p256dh.encode())
+            receivers[sub] = (
+                ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point),
+                b64urldecode(sub.auth.encode()),
+            )
+    start = time.perf_counter()
+    for msg in msgs:
+        public, auth = receivers[msg.subscription]
+        http_ece.encrypt(
+            json.dumps(msg.payload, separators=(",", ":"), ensure_ascii=False).encode(),
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=public,
+            auth_secret=auth,
+            version="aes128gcm",
+        )
+    return len(msgs) / (time.perf_counter() - start)
 
 
 def naive_rate(app, msgs) -> float:
@@ -414,7 +365,7 @@ PAYLOAD_KEYS = {"id", "kind", "title", "body", "url", "snooze"}
 def main() -> None:
     args = parse_args()
     if args.sender_processes is None:
-        from anagen.reminders.subscriptions import default_sender_processes
+        from anagen.webpush.workers import default_sender_processes
 
         args.sender_processes = default_sender_processes()
     from support.pushservice import PushService
@@ -431,15 +382,16 @@ def main() -> None:
     try:
         app = build_app(database.url, tmp / "instance", args.sender_processes)
         with app.app_context():
-            ids = populate(args.patients, args.n, svc.new_subscriptions(args.patients))
+            ids = populate(svc, args.patients, args.n)
             msgs = messages_for(ids)
             db.session.remove()
-            runs, crypto, naive = [], [], []
+            runs, crypto, ece, naive = [], [], [], []
             # The three measurements side by side, `--repeat` times (the medians are reported:
             # the machine is shared, and one run can be caught by someone else's load).
             for _ in range(args.repeat):
                 runs.append(dispatch_run(app, svc, ids, args, push_pid))
                 crypto.append(crypto_only_rate(app, msgs[: args.crypto or len(msgs)]))
+                ece.append(ece_direct_rate(msgs[: args.crypto or len(msgs)]))
                 svc.clear()
                 naive.append(naive_rate(app, msgs[: args.naive]))
                 naive_invalid = svc.verify_all()["invalid"]
@@ -468,6 +420,8 @@ def main() -> None:
                 "seconds": round(median_run["seconds"], 3),
                 "rate_per_s": round(rate),
                 "crypto_only_rate_per_s": round(crypto_rate),
+                "ece_direct_rate_per_s": round(statistics.median(ece)),
+                "encode_vs_ece_direct": round(crypto_rate / statistics.median(ece), 3),
                 "naive_rate_per_s": round(naive_rate_),
                 "ratio_vs_crypto": round(rate / crypto_rate, 3),
                 "ratio_vs_naive": round(rate / naive_rate_, 2),
@@ -475,6 +429,7 @@ def main() -> None:
                 "p99_lateness_s": round(max(r["p99_lateness_s"] for r in runs), 3),
                 "runs_rate_per_s": [round(r["rate"]) for r in runs],
                 "runs_crypto_only_rate_per_s": [round(c) for c in crypto],
+                "runs_ece_direct_rate_per_s": [round(e) for e in ece],
                 "runs_naive_rate_per_s": [round(n) for n in naive],
                 "cpu_s": median_run["cpu_s"],
                 "nproc": os.cpu_count(),

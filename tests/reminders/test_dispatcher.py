@@ -18,7 +18,7 @@ from anagen.clock import utcnow
 from anagen.course.courses import CheckIn, record_application
 from anagen.extensions import db
 from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
-from anagen.reminders import dispatcher
+from anagen.reminders import claims, dispatcher
 from anagen.reminders.subscriptions import make_sender
 
 SECRET_NOTE = "itchy-scalp-secret-note"
@@ -230,13 +230,13 @@ def test_claim_sets_a_lease_from_the_config(one, push_app):
     push_app.config["DISPATCH_LEASE_SECONDS"] = 7
     try:
         now = utcnow()
-        assert dispatcher.claim(10, now) == [occ.id]
+        assert claims.claim(10, now) == [occ.id]
     finally:
         push_app.config["DISPATCH_LEASE_SECONDS"] = saved
     row = fresh(occ.id)
     assert row.status == "claimed" and row.lease_until == now + dt.timedelta(seconds=7)
-    assert dispatcher.claim(10, now + dt.timedelta(seconds=6)) == []
-    assert dispatcher.claim(10, now + dt.timedelta(seconds=8)) == [occ.id]
+    assert claims.claim(10, now + dt.timedelta(seconds=6)) == []
+    assert claims.claim(10, now + dt.timedelta(seconds=8)) == [occ.id]
 
 
 def test_completed_after_claim_is_cancelled_not_sent(one, push_service, sender):
@@ -247,7 +247,7 @@ def test_completed_after_claim_is_cancelled_not_sent(one, push_service, sender):
     row = open_application(course, 2)
     snoozed = add_occurrence(patient, row, "due", seq=1)
     # (A lease of a millisecond: it has run out by the time the next dispatcher looks.)
-    assert dispatcher.claim(10, lease=dt.timedelta(milliseconds=1)) == [occ.id, snoozed.id]
+    assert claims.claim(10, lease=dt.timedelta(milliseconds=1)) == [occ.id, snoozed.id]
     done_at = max(utcnow(), row.due_at)
     record_application(course, 2, completed_at=done_at, now=done_at)
     db.session.commit()

@@ -18,8 +18,8 @@ A plain asyncio-streams HTTP/1.1 server with keep-alive, in a background thread:
 
 Benchmarks: use `PushService.spawn()` (same API, child process, see pushservice_remote). In
 a thread of the sender's own process the service's parsing and recording take GIL time that
-is then counted against the sender: measured ~45 % of the encryption-only rate that way
-against ~67 % with the service in its own process, as a real push service always is.
+is then counted against the sender (docs/BENCHMARKS.md has both rows); a real push service
+never shares the sender's process.
 """
 
 from __future__ import annotations

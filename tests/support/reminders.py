@@ -54,25 +54,32 @@ def add_occurrence(
 def bulk_occurrences(courses, total: int, due_at=None) -> list[int]:
     """`total` due occurrences spread over the courses' open applications; returns their ids.
 
+    Round-robin over the courses (application j of every course before application j + 1),
+    so that any run of consecutive rows, and so any batch, holds many patients' devices.
     Each is a snooze (seq >= 1) of its application's reminder: unique, and left where it is
     by the dispatcher's own materialising (which moves only the scheduled seq-0 ones)."""
     due_at = due_at or utcnow() - dt.timedelta(seconds=1)
-    slots = [(c.patient_id, r.id) for c in courses for r in c.applications if not r.in_clinic]
-    rows = []
-    for i in range(total):
-        patient_id, row_id = slots[i % len(slots)]
-        rows.append(
-            {
-                "patient_id": patient_id,
-                "planned_application_id": row_id,
-                "kind": "due",
-                "seq": 1 + i // len(slots),
-                "due_at": due_at,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": utcnow(),
-            }
-        )
+    open_rows = [[r.id for r in c.applications if not r.in_clinic] for c in courses]
+    slots = [
+        (course.patient_id, rows[j])
+        for j in range(max(map(len, open_rows)))
+        for course, rows in zip(courses, open_rows, strict=True)
+        if j < len(rows)
+    ]
+    created = utcnow()
+    rows = [
+        {
+            "patient_id": slots[i % len(slots)][0],
+            "planned_application_id": slots[i % len(slots)][1],
+            "kind": "due",
+            "seq": 1 + i // len(slots),
+            "due_at": due_at,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": created,
+        }
+        for i in range(total)
+    ]
     db.session.execute(sa.insert(ReminderOccurrence), rows)
     db.session.commit()
     return list(

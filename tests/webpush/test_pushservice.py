@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid.jwt import sign
 from pywebpush import WebPusher
 from support.pushservice import PushService
+from support.pushservice_rfc import b64u
 
-from anagen.webpush.vapid import b64url, generate_keys, sign_jwt
+from anagen.webpush.vapid import generate_keys
 
 SUB = "mailto:ops@clinic.example"
 
@@ -24,12 +26,12 @@ def keys():
 
 def auth_header(keys, aud, *, exp=None, sub=SUB, signer=None, claims=None) -> str:
     body = claims if claims is not None else {"aud": aud, "exp": exp or int(time.time()) + 3600, "sub": sub}
-    token = sign_jwt(body, signer or keys.private_key)
+    token = sign(body, signer or keys.private_key)
     return f"vapid t={token}, k={keys.public_key}"
 
 
 def encrypted(subscription: dict, data: bytes) -> bytes:
-    """Encrypted by pywebpush: an implementation independent of the sender's."""
+    """Encrypted by pywebpush directly, without the sender."""
     return WebPusher(subscription).encode(data, "aes128gcm")["body"]
 
 
@@ -242,6 +244,6 @@ def test_spawned_service_in_a_child_process(keys):
         assert push_service.verify_all()["valid"] == 1
 
 
-def test_b64url_helper_matches_browser_keys(push_service):
+def test_subscription_keys_look_like_a_browser_s(push_service):
     sub = push_service.new_subscription()
-    assert "=" not in sub["keys"]["p256dh"] and len(sub["keys"]["auth"]) == len(b64url(bytes(16)))
+    assert "=" not in sub["keys"]["p256dh"] and len(sub["keys"]["auth"]) == len(b64u(bytes(16)))

@@ -12,14 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from support.pushservice import PushService
+from support.pushservice_rfc import b64u
 
-from anagen.webpush.sender import (
-    Outcome,
-    PushMessage,
-    SubscriptionInfo,
-    WebPushSender,
-    safe_topic,
-)
+from anagen.webpush.messages import Outcome, PushMessage, SubscriptionInfo, safe_topic
+from anagen.webpush.sender import WebPushSender
 from anagen.webpush.vapid import generate_keys
 
 SUBJECT = "mailto:ops@clinic.example"
@@ -189,11 +185,18 @@ def test_invalid_messages_are_config_errors(push_service, sender, change, why):
 
 def test_invalid_subscriptions_are_config_errors(push_service, sender, keys):
     good = push_service.new_subscription()
-    bad_keys = {"endpoint": good["endpoint"], "keys": {"p256dh": "AAAA", "auth": good["keys"]["auth"]}}
+    auth = good["keys"]["auth"]
+    bad_keys = {"endpoint": good["endpoint"], "keys": {"p256dh": "AAAA", "auth": auth}}
+    no_key = {"endpoint": good["endpoint"], "keys": {"p256dh": "", "auth": auth}}
+    # 65 bytes, as a point should be, but not on the curve: refused up front, not at encode()
+    off_curve = {"endpoint": good["endpoint"], "keys": {"p256dh": b64u(b"\x04" + bytes(64)), "auth": auth}}
     bad_auth = {"endpoint": good["endpoint"], "keys": {"p256dh": good["keys"]["p256dh"], "auth": "AAAA"}}
     injected = {"endpoint": good["endpoint"] + "\r\nX-Evil: 1", "keys": good["keys"]}
-    results = sender.send_many([message(s) for s in (bad_keys, bad_auth, injected)])
-    assert [r.outcome for r in results] == [Outcome.CONFIG_ERROR] * 3
+    results = sender.send_many([message(s) for s in (bad_keys, no_key, off_curve, bad_auth, injected)])
+    assert [r.outcome for r in results] == [Outcome.CONFIG_ERROR] * 5
+    assert [r.reason for r in results[:4]] == ["invalid subscription keys"] * 3 + [
+        "invalid subscription auth secret"
+    ]
     with WebPushSender(keys, SUBJECT) as strict:  # https only by default
         assert strict.send(message(good)).reason == "endpoint is not https"
     assert push_service.received == []
@@ -263,6 +266,25 @@ def test_encrypt_only_gives_a_body_the_service_decrypts(push_service, sender):
 
     rec = Received(urlsplit(sub["endpoint"]).path, {}, body, 0.0)
     assert json.loads(push_service.decrypt(rec)) == msg.payload
+
+
+def test_one_webpusher_per_subscription(push_service, sender, monkeypatch):
+    """pywebpush's `WebPusher` copies and decodes the keys when made: once per device."""
+    from anagen.webpush import sender as sender_module
+
+    made = []
+
+    class Counting(sender_module.WebPusher):
+        def __init__(self, info, *args, **kwargs):
+            made.append(info["endpoint"])
+            super().__init__(info, *args, **kwargs)
+
+    monkeypatch.setattr(sender_module, "WebPusher", Counting)
+    a, b = push_service.new_subscription(), push_service.new_subscription()
+    results = sender.send_many([message(a if n % 3 else b, n) for n in range(9)])
+    assert all(r.outcome is Outcome.SENT for r in results)
+    assert sorted(made) == sorted([a["endpoint"], b["endpoint"]])
+    assert push_service.verify_all() == {"valid": 9, "invalid": 0, "reasons": {}}
 
 
 def test_closed_sender_refuses_work(keys, push_service):

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 from anagen.clock import utcnow
 from anagen.extensions import db
@@ -30,13 +30,7 @@ from anagen.reminders.claims import (
     is_postgres,
     relaxed_commit,
 )
-
-# Re-exported: callers (the tests among them) claim through `dispatcher`.
-from anagen.reminders.claims import LEASE as LEASE
-from anagen.reminders.claims import claim as claim
-from anagen.reminders.claims import claim_rows as claim_rows
-from anagen.reminders.claims import lease_duration as lease_duration
-from anagen.webpush.sender import Outcome, PushMessage, PushResult, SubscriptionInfo, backoff_seconds
+from anagen.webpush.messages import Outcome, PushMessage, PushResult, SubscriptionInfo, backoff_seconds
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +68,11 @@ class BatchStats:
     cancelled: int = 0
     no_subscription: int = 0
     gone_subscriptions: int = 0
-    outcomes: dict = field(default_factory=dict)
 
     def add(self, other: BatchStats) -> None:
-        for name in (
-            "claimed",
-            "sent",
-            "retried",
-            "failed",
-            "cancelled",
-            "no_subscription",
-            "gone_subscriptions",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        """Add another batch's counts to these."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass

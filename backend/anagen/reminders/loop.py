@@ -9,7 +9,8 @@ import signal
 from anagen.extensions import db
 from anagen.reminders import dispatcher
 from anagen.reminders import occurrences as reminders
-from anagen.reminders.subscriptions import default_sender_processes, make_sender
+from anagen.reminders.subscriptions import make_sender
+from anagen.webpush.workers import default_sender_processes
 
 log = logging.getLogger(__name__)
 # Materialising the rolling window is cheap but needn't run every tick.

@@ -15,9 +15,6 @@ from anagen.webpush.sender import WebPushSender
 from anagen.webpush.vapid import VapidKeys, load_or_create, validate_subject
 from anagen.webpush.workers import ProcessSender
 
-# Re-exported: the dispatcher process and the benchmark take their default from here.
-from anagen.webpush.workers import default_sender_processes as default_sender_processes
-
 
 def vapid_keys(app=None) -> VapidKeys:
     """The app's VAPID keys: from VAPID_PRIVATE_KEY, else generated once into the instance folder."""

@@ -3,9 +3,8 @@
 `ConnectionPool.post` sends one request on a pooled connection. `post_many` keeps up to
 `in_flight` requests outstanding on as many connections, in the calling thread, and pulls
 the next request lazily from an iterator, so the caller encrypts message n+1 while the push
-service answers message n. Measured on the project's machine (10,000 messages, local push
-service): thread-per-request on 1-16 workers reached 3,300-4,700 messages/s, because every
-response waits for the GIL held by an encrypting thread; this pipeline 6,000-8,700/s.
+service answers message n: with a thread per request instead, every response waits for the
+GIL held by an encrypting thread (docs/BENCHMARKS.md, "Web-push building blocks").
 """
 
 from __future__ import annotations

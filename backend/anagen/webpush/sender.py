@@ -1,17 +1,18 @@
-"""Web Push delivery: aes128gcm encryption (RFC 8291), VAPID (RFC 8292), POST (RFC 8030).
+"""Web Push delivery: aes128gcm payload (RFC 8291), VAPID (RFC 8292), POST (RFC 8030).
 
 Pure of the database and of Flask: the dispatcher passes `PushMessage`s and gets one
 `PushResult` per message back, in order, and decides what to store or retry.
 
-Speed (SPEC §6: ≥ 50 % of the encryption-only rate, ≥ 8x a naive `pywebpush.webpush()` loop):
-- encryption calls `http_ece.encrypt` directly with the subscription's public key parsed
-  once and cached (measured 72 µs per 190-byte message vs 86 µs through
-  `pywebpush.WebPusher(...).encode`, which re-parses and deep-copies per call);
-- the VAPID header is signed once per push-service origin (`VapidHeaderCache`);
-- requests go over pooled keep-alive connections of `push_http` (see there why not
-  `requests`), with request heads built as one bytes string;
-- `send_many` pipelines each push-service origin's messages in one thread (see push_pool),
+Libraries where they do the job, own code where the hot path needs it:
+- the payload is pywebpush's: `WebPusher(subscription).encode(data, "aes128gcm")`, with one
+  `WebPusher` kept per subscription (its constructor copies and decodes the keys, so it is
+  paid once per device, not per message);
+- the VAPID header is py-vapid's JWT, signed once per push-service origin (`VapidHeaderCache`);
+- requests go over pooled keep-alive connections of transport.py (see there why not
+  `requests`, pywebpush's transport), with request heads built as one bytes string;
+- `send_many` pipelines each push-service origin's messages in one thread (pool.py),
   origins in parallel on an executor the sender owns.
+docs/BENCHMARKS.md has the measurements behind these choices.
 
 Logging names only the occurrence id, the status and the push-service origin: the endpoint
 path is a capability URL, and keys and payloads are never logged.
@@ -28,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import http_ece
 from cryptography.hazmat.primitives.asymmetric import ec
+from pywebpush import WebPusher, WebPushException
 
 from anagen.webpush.messages import (
     MAX_ENCRYPTED_BYTES,
@@ -38,30 +39,19 @@ from anagen.webpush.messages import (
     PushMessage,
     PushResult,
     SubscriptionInfo,
-    backoff_seconds,
     classify,
-    parse_retry_after,
     safe_topic,
 )
 from anagen.webpush.pool import ConnectionPool
 from anagen.webpush.transport import Origin, TransportError
-from anagen.webpush.vapid import VapidHeaderCache, VapidKeys, b64url_decode
+from anagen.webpush.vapid import VapidHeaderCache, VapidKeys
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "Outcome",
-    "PushMessage",
-    "PushResult",
-    "SubscriptionInfo",
-    "WebPushSender",
-    "backoff_seconds",
-    "parse_retry_after",
-    "safe_topic",
-]
 _PATH_SAFE = re.compile(r"^/[!-~]*$")  # printable ASCII, no space/CR/LF (no header injection)
 _HOST_SAFE = re.compile(r"^[a-z0-9.:_-]+$")
 _CACHE_LIMIT = 100_000
+_PUSHER_LIMIT = 20_000  # a WebPusher holds a deep copy of its subscription: under 1 KB each
 
 
 class _Invalid(Exception):
@@ -109,7 +99,7 @@ class WebPushSender:
         self.pool = ConnectionPool(timeout, pool_per_origin or 16, ssl_context)
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="push-sender")
         self._routes: dict[str, _Route] = {}
-        self._keys: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, bytes]] = {}
+        self._pushers: dict[SubscriptionInfo, WebPusher] = {}
         self._closed = False
 
     # -- building blocks ---------------------------------------------------------------
@@ -140,24 +130,24 @@ class WebPushSender:
             self._routes[endpoint] = route
         return route
 
-    def _receiver(self, sub: SubscriptionInfo) -> tuple[ec.EllipticCurvePublicKey, bytes]:
-        cache_key = (sub.p256dh, sub.auth)
-        found = self._keys.get(cache_key)
-        if found is None:
+    def _pusher(self, sub: SubscriptionInfo) -> WebPusher:
+        """The subscription's `WebPusher`, made (and its keys checked) on first use."""
+        pusher = self._pushers.get(sub)
+        if pusher is None:
             try:
-                public = ec.EllipticCurvePublicKey.from_encoded_point(
-                    ec.SECP256R1(), b64url_decode(sub.p256dh)
-                )
-                auth = b64url_decode(sub.auth)
-            except (ValueError, TypeError):
+                keys = {"p256dh": sub.p256dh, "auth": sub.auth}
+                pusher = WebPusher({"endpoint": sub.endpoint, "keys": keys})
+                # WebPusher checks only the key's length; a point off the curve would fail
+                # every encode() as an internal error instead of a configuration error.
+                ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), pusher.receiver_key)
+            except (WebPushException, ValueError, TypeError, IndexError):
                 raise _Invalid("invalid subscription keys") from None
-            if len(auth) != 16:
+            if len(pusher.auth_key) != 16:
                 raise _Invalid("invalid subscription auth secret")
-            found = (public, auth)
-            if len(self._keys) >= _CACHE_LIMIT:
-                self._keys.clear()
-            self._keys[cache_key] = found
-        return found
+            if len(self._pushers) >= _PUSHER_LIMIT:
+                self._pushers.clear()
+            self._pushers[sub] = pusher
+        return pusher
 
     def _plaintext(self, msg: PushMessage) -> bytes:
         try:
@@ -167,14 +157,7 @@ class WebPushSender:
 
     def encrypt_only(self, msg: PushMessage) -> bytes:
         """The aes128gcm body exactly as `send` makes it (the benchmark's crypto baseline)."""
-        public, auth = self._receiver(msg.subscription)
-        return http_ece.encrypt(
-            self._plaintext(msg),
-            private_key=ec.generate_private_key(ec.SECP256R1()),  # ephemeral, per message
-            dh=public,
-            auth_secret=auth,
-            version="aes128gcm",
-        )
+        return self._pusher(msg.subscription).encode(self._plaintext(msg), "aes128gcm")["body"]
 
     def _request(self, msg: PushMessage) -> tuple[_Route, bytes, bytes]:
         if msg.urgency not in URGENCIES:
@@ -214,6 +197,7 @@ class WebPushSender:
         return PushResult(occ, outcome, status, retry_after_s, f"HTTP {status}")
 
     def send(self, msg: PushMessage) -> PushResult:
+        """Send one message; never raises for a message that cannot be sent."""
         if self._closed:
             raise RuntimeError("sender is closed")
         aud = "-"

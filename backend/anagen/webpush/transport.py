@@ -1,12 +1,10 @@
-"""A small keep-alive HTTP/1.1 connection for POSTing to push services (pooled in push_pool).
+"""A small keep-alive HTTP/1.1 connection for POSTing to push services (pooled in pool.py).
 
-Why not `requests` (or `http.client`): push delivery is one tiny POST per message and the
-client's own Python overhead per request is the bottleneck under the GIL. Measured on the
-project's machine against the local push service (tests/support/pushservice.py) with keep-alive
-connections and the same headers: a pooled `requests.Session` ~1,600 requests/s,
-`http.client.HTTPConnection` ~5,000-6,300/s, this client ~13,000-16,000/s. With encryption
-at ~72 µs per message, only the last one keeps delivery above half of the encryption-only
-rate (the SPEC §6 target).
+Why not `requests` (pywebpush's transport) or `http.client`: push delivery is one tiny POST
+per message, and a client's own Python work per request is the bottleneck under the GIL;
+against the local push service this client carries several times the requests per second
+of either, which is what keeps delivery above half of the encryption-only rate (the
+numbers: docs/BENCHMARKS.md, "Web-push building blocks").
 
 What it does: one request at a time per connection, `Content-Length` bodies out; responses
 with `Content-Length`, chunked or close-delimited bodies (which are discarded: only the status

@@ -11,13 +11,8 @@ import signal
 import threading
 from collections.abc import Iterable
 
-from anagen.webpush.sender import (
-    Outcome,
-    PushMessage,
-    PushResult,
-    SubscriptionInfo,
-    WebPushSender,
-)
+from anagen.webpush.messages import Outcome, PushMessage, PushResult, SubscriptionInfo
+from anagen.webpush.sender import WebPushSender
 from anagen.webpush.vapid import VapidKeys
 
 
