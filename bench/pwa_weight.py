@@ -1,6 +1,7 @@
 """First-load weight of the patient PWA: every file the shell loads on a first visit
-(index.html, its stylesheets and module scripts, their static ES-module imports, the
-manifest and the service worker; icons aside), gzipped at level 9. Prints one JSON line.
+(index.html, its stylesheets and module scripts, their static ES-module imports, the shared
+modules among them, the manifest and the service worker; icons aside), gzipped at level 9.
+Prints one JSON line.
 
     .venv/bin/python bench/pwa_weight.py
 """
@@ -15,7 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from posixpath import dirname, join, normpath
 
-PATIENT = Path(__file__).resolve().parents[1] / "frontend" / "patient"
+FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
+PATIENT = FRONTEND / "patient"
+SHARED = FRONTEND / "shared"
 BUDGET = 60 * 1024
 
 IMPORT = re.compile(
@@ -31,6 +34,8 @@ def url_to_path(url: str) -> Path:
         return PATIENT / url.lstrip("/")
     if url.startswith("/app/"):
         return PATIENT / url.removeprefix("/app/")
+    if url.startswith("/shared/"):
+        return SHARED / url.removeprefix("/shared/")
     raise ValueError(f"not part of the patient shell: {url}")
 
 

@@ -1,10 +1,12 @@
-"""Serves the static PWA files (no build step) with the right scope and cache headers."""
+"""Serves the static apps (no build step) with the right scope and cache headers: the patient
+PWA at /, /app/… and /sw.js, and the modules the apps share at /shared/…."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_from_directory
 
@@ -12,6 +14,7 @@ from anagen.config import REPO_ROOT
 
 FRONTEND = REPO_ROOT / "frontend"
 PATIENT = FRONTEND / "patient"
+SHARED = FRONTEND / "shared"
 
 bp = Blueprint("web", __name__)
 
@@ -25,8 +28,11 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
-# What the service worker precaches: the page, the manifest and everything under the app.
+# What the service worker precaches: the page, the manifest, everything under the app and
+# the shared modules it imports (so it starts offline).
 SHELL_SUFFIXES = {".html", ".js", ".css", ".png", ".svg", ".webmanifest"}
+SHELL_ROOTS = ((PATIENT, "/app/"), (SHARED, "/shared/"))
+NOT_UNDER_APP = {"index.html", "sw.js", "manifest.webmanifest"}
 
 
 def _send(directory, filename, *, cache=NO_CACHE, mimetype=None):
@@ -37,24 +43,37 @@ def _send(directory, filename, *, cache=NO_CACHE, mimetype=None):
     return response  # nosniff, no-referrer etc.: api.security adds them to every response
 
 
+def _send_static(directory, filename):
+    if filename.endswith(".js"):
+        return _send(directory, filename, mimetype="text/javascript")
+    return _send(directory, filename)
+
+
+def _shell_files() -> list[tuple[str, str, Path]]:
+    """(URL prefix, path relative to its root, path) of every shell file, in a stable order."""
+    return [
+        (prefix, path.relative_to(root).as_posix(), path)
+        for root, prefix in SHELL_ROOTS
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.suffix in SHELL_SUFFIXES
+    ]
+
+
 @lru_cache(maxsize=4)
 def _shell(stamp: tuple) -> tuple[str, list[str]]:
     """(version, URLs) of the app shell; the version is a hash of the files' contents."""
     digest = hashlib.sha256()
     urls = ["/", "/manifest.webmanifest"]
-    for path in sorted(PATIENT.rglob("*")):
-        if not path.is_file() or path.suffix not in SHELL_SUFFIXES:
-            continue
-        rel = path.relative_to(PATIENT).as_posix()
-        digest.update(rel.encode() + b"\0" + path.read_bytes())
-        if rel not in {"index.html", "sw.js", "manifest.webmanifest"}:
-            urls.append(f"/app/{rel}")
+    for prefix, rel, path in _shell_files():
+        digest.update(prefix.encode() + rel.encode() + b"\0" + path.read_bytes())
+        if prefix != "/app/" or rel not in NOT_UNDER_APP:
+            urls.append(prefix + rel)
     return digest.hexdigest()[:16], urls
 
 
 def _shell_now() -> tuple[str, list[str]]:
     # Keyed on modification times so an edited file gives a new version without a restart.
-    files = [p for p in PATIENT.rglob("*") if p.is_file() and p.suffix in SHELL_SUFFIXES]
+    files = [path for _prefix, _rel, path in _shell_files()]
     stamp = tuple(sorted((p.as_posix(), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
     return _shell(stamp)
 
@@ -91,6 +110,10 @@ def manifest():
 @bp.get("/app/<path:filename>")
 def patient_static(filename: str):
     """JS, CSS and icons of the patient app."""
-    if filename.endswith(".js"):
-        return _send(PATIENT, filename, mimetype="text/javascript")
-    return _send(PATIENT, filename)
+    return _send_static(PATIENT, filename)
+
+
+@bp.get("/shared/<path:filename>")
+def shared_static(filename: str):
+    """The modules both apps import: the API client, the DOM helper, formatting."""
+    return _send_static(SHARED, filename)

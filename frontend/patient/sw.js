@@ -24,20 +24,34 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// The worker's scope is the whole origin (the app is the page at "/"), so it also sees the
+// requests of pages that are not the patient app (the clinic app under /clinic/, error
+// pages). It answers only for the patient app: the navigation to "/" and the shell files a
+// patient page asks for. Everything else goes to the network untouched, online or offline,
+// and never gets the patient shell.
+const APP_PAGE = "/";
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/")) return; // network only, never cached
   if (request.mode === "navigate") {
+    if (url.pathname !== APP_PAGE) return;
     // The page itself: fresh when online, the cached shell when not.
-    event.respondWith(fetch(request).catch(() => caches.match("/", { cacheName: CACHE })));
+    event.respondWith(fetch(request).catch(() => caches.match(APP_PAGE, { cacheName: CACHE })));
     return;
   }
-  if (SHELL.includes(url.pathname)) {
-    event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(request)));
-  }
+  if (!SHELL.includes(url.pathname)) return; // /api/ included: network only, never cached
+  event.respondWith(shellFile(event, request, url.pathname));
 });
+
+// A shell file from this release's cache, for the patient app's pages; another page in the
+// scope (one that shares /shared/ modules) gets the server's current copy.
+async function shellFile(event, request, path) {
+  const client = event.clientId ? await self.clients.get(event.clientId) : null;
+  if (client && new URL(client.url).pathname !== APP_PAGE) return fetch(request);
+  return (await caches.match(path, { cacheName: CACHE })) || fetch(request);
+}
 
 // Reminders. Every push shows a notification (iOS revokes a subscription whose pushes show
 // none), tagged with the occurrence id so a repeated delivery replaces rather than adds.

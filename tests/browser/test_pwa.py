@@ -1,14 +1,20 @@
-"""Installability, the service worker and offline start, session resume, sign-out."""
+"""Installability, the service worker and offline start (and what it leaves to the network),
+session resume, sign-out."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from .flows import sign_in, wait_for_service_worker
 
 pytestmark = pytest.mark.browser
 
+# The patient shell, as the server sends it for "/": its entry module is the patient app's.
+SHELL_MARK = '<script type="module" src="/app/js/app.js">'
+# Pages of the origin that are not the patient app: the coming clinic app, and one below it.
+OUTSIDE = ("/clinic/", "/clinic/x")
 CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -46,15 +52,7 @@ def test_app_starts_offline_and_never_caches_the_api(page, context, enrolled):
     page.heading("Your plan")
     # The plan has arrived (and been kept on the device) before the network goes.
     expect(page.locator(".calendar .day.has")).to_have_count(24)
-    cached = page.evaluate(
-        """async () => {
-            const urls = [];
-            for (const name of await caches.keys()) {
-                for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
-            }
-            return urls;
-        }"""
-    )
+    cached = _cache_urls(page)
     assert cached and not [u for u in cached if "/api/" in u]
 
     context.set_offline(True)
@@ -66,6 +64,79 @@ def test_app_starts_offline_and_never_caches_the_api(page, context, enrolled):
     page.get_by_role("link", name="Plan", exact=True).click()
     page.heading("Your plan")
     expect(page.locator(".calendar .day.has")).to_have_count(24)
+    context.set_offline(False)
+
+
+def _cache_urls(page) -> list[str]:
+    return page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+                for (const req of await (await caches.open(name)).keys()) urls.push(req.url);
+            }
+            return urls;
+        }"""
+    )
+
+
+def _fetch_from_page(page, paths):
+    """What fetch() in the page gets for each path: [status, body] or "network error"."""
+    return page.evaluate(
+        """(paths) => Promise.all(paths.map((path) => fetch(path).then(
+            async (r) => [r.status, await r.text()],
+            () => "network error")))""",
+        list(paths),
+    )
+
+
+def test_service_worker_never_answers_outside_the_patient_app(page, context, live_server):
+    assert SHELL_MARK in page.request.get("/").text()
+    page.goto("/")
+    page.heading("Sign in")
+    wait_for_service_worker(page)
+    # The shared modules are kept with the shell: the app needs them to start offline.
+    shared = {f"{live_server}/shared/{name}" for name in ("api.js", "dom.js", "format.js")}
+    assert shared <= set(_cache_urls(page))
+    for name in ("api.js", "dom.js", "format.js"):
+        module = page.request.get(f"/shared/{name}")
+        assert module.headers["content-type"].startswith("text/javascript")
+        assert module.headers["cache-control"] == "no-cache"
+
+    # Online: the server's own answer (whatever it is), never one from the worker.
+    server = {path: page.request.get(path) for path in OUTSIDE}  # no worker in between
+    for path in OUTSIDE:
+        assert SHELL_MARK not in server[path].text()
+        response = page.goto(path)
+        assert not response.from_service_worker, path
+        assert response.status == server[path].status, path
+        assert response.headers["content-type"] == server[path].headers["content-type"], path
+        assert SHELL_MARK not in response.text(), path
+    # That page is in the worker's scope (the whole origin), yet even a module the apps
+    # share does not come from the patient app's cache there.
+    wait_for_service_worker(page)
+    context.set_offline(True)
+    assert _fetch_from_page(page, ["/shared/dom.js"]) == ["network error"]
+    context.set_offline(False)
+    page.goto("/")
+    page.heading("Sign in")
+    wait_for_service_worker(page)
+    for path, got in zip(OUTSIDE, _fetch_from_page(page, OUTSIDE), strict=True):
+        assert got[0] == server[path].status and SHELL_MARK not in got[1], path
+
+    # Offline: a network error, not the patient app.
+    context.set_offline(True)
+    assert _fetch_from_page(page, OUTSIDE) == ["network error"] * len(OUTSIDE)
+    for path in OUTSIDE:
+        with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+            page.goto(path)
+        page.wait_for_url("chrome-error://chromewebdata/")  # the browser's own error page
+        assert page.locator('script[src="/app/js/app.js"]').count() == 0, path
+    # The patient app itself still starts from the worker's cache.
+    response = page.goto("/")
+    assert response.from_service_worker
+    expect(page.locator("h1")).to_be_visible()
+    assert page.locator('script[src="/app/js/app.js"]').count() == 1
+    assert _fetch_from_page(page, ["/shared/dom.js"])[0][0] == 200
     context.set_offline(False)
 
 

@@ -3,7 +3,7 @@
 // when the app becomes visible. Each item keeps the Idempotency-Key made when it was
 // queued, so a replay after a lost response is recorded once. Nothing is dropped silently:
 // an item the server refuses stays, marked failed, until the patient retries or removes it.
-import { ApiError, request, session } from "./api.js";
+import { ApiError, request, session } from "/shared/api.js";
 import * as db from "./db.js";
 
 const listeners = new Set();

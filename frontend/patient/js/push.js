@@ -3,7 +3,7 @@
 // the server, and re-sent on every start while signed in: iOS and `pushsubscriptionchange`
 // are unreliable, so the server's copy is refreshed whenever the app opens. Sign-out removes
 // it from the server and unsubscribes this device.
-import * as api from "./api.js";
+import * as api from "/shared/api.js";
 import { platform } from "./install.js";
 
 const PATH = "/api/me/push-subscriptions";

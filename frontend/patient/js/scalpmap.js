@@ -1,6 +1,6 @@
 // The scalp map: a head seen from above, nose at the top, drawn as inline SVG. The clinic's
 // target areas are filled and hatched (not colour alone) and listed in the label.
-import { svg } from "./dom.js";
+import { svg } from "/shared/dom.js";
 
 const REGIONS = {
   frontal_hairline: "M52 78 Q100 34 148 78 L138 92 Q100 58 62 92 Z",

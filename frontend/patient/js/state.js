@@ -1,9 +1,9 @@
 // What the app knows about the signed-in patient. The server is the record of truth; a copy
 // of the last answers is kept in IndexedDB (never in the service worker's cache) so the app
 // works offline, and it is wiped on sign-out or when a different person signs in.
-import * as api from "./api.js";
+import * as api from "/shared/api.js";
 import * as db from "./db.js";
-import { setZone } from "./format.js";
+import { setZone } from "/shared/format.js";
 
 export const state = { account: null, online: navigator.onLine };
 
@@ -41,10 +41,15 @@ export async function restore() {
   }
 }
 
+// The answers kept for offline use: "today", "plan", "protocol" and "settings", each the
+// signed-in patient's own /api/me/<name>.
+const SNAPSHOTS = new Set(["today", "plan", "protocol", "settings"]);
+
 // Fresh from the network when possible, else the stored copy (marked stale).
 export async function load(name) {
+  if (!SNAPSHOTS.has(name)) throw new Error(`no snapshot called ${name}`);
   try {
-    const data = await api[name]();
+    const data = await api.get(`/api/me/${name}`);
     await db.set(`snap:${name}`, data).catch(() => {});
     if (data && data.patient) setZone(data.patient.time_zone);
     if (data && data.time_zone && name !== "plan") setZone(data.time_zone);

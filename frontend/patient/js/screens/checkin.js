@@ -1,5 +1,5 @@
 // The check-in: redness, irritation, pain 0–10 and notes, as large radio buttons.
-import { h } from "../dom.js";
+import { h } from "/shared/dom.js";
 
 const LEVELS = [["none", "None"], ["mild", "Mild"], ["moderate", "Moderate"], ["severe", "Severe"]];
 const NOTES_MAX = 1000;

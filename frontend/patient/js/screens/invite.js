@@ -1,8 +1,8 @@
 // Onboarding from the clinic's link <origin>/#/invite/<token>: welcome, password, consent.
 // The token stays in the fragment and in memory; the password is never stored.
-import * as api from "../api.js";
+import * as api from "/shared/api.js";
 import { adoptSession } from "../state.js";
-import { h, show, screen, alert, busy, button, progress } from "../dom.js";
+import { h, show, screen, alert, busy, button, progress } from "/shared/dom.js";
 import { go } from "../router.js";
 import { field } from "./login.js";
 
@@ -26,7 +26,7 @@ export async function welcome({ token }) {
   const d = forToken(token);
   show(screen("Welcome", h("p", { class: "loading", role: "status" }, "Checking your invite…")));
   try {
-    d.invite = d.invite || (await api.lookupInvite(token));
+    d.invite = d.invite || (await api.post("/api/invites/lookup", { token }));
   } catch (err) {
     show(screen("This invite cannot be used", alert(inviteMessage(err)), h("a", { class: "btn secondary", href: "#/login" }, "I already have an account")));
     return;
@@ -106,7 +106,7 @@ export function consent({ token }) {
     errors.replaceChildren();
     await busy(submit, "Creating your account…", async () => {
       try {
-        const body = await api.redeemInvite(token, d.password, box.checked);
+        const body = await api.post("/api/invites/redeem", { token, password: d.password, photo_consent: box.checked });
         d.password = null;
         await adoptSession(body);
         window.dispatchEvent(new Event("anagen:signedin"));

@@ -1,7 +1,7 @@
 // Sign in for returning patients.
-import * as api from "../api.js";
+import * as api from "/shared/api.js";
 import { adoptSession } from "../state.js";
-import { h, show, screen, alert, busy } from "../dom.js";
+import { h, show, screen, alert, busy } from "/shared/dom.js";
 import { go } from "../router.js";
 
 export function render() {
@@ -26,7 +26,7 @@ export function render() {
     }
     await busy(submit, "Signing in…", async () => {
       try {
-        const body = await api.login(email.value.trim(), password.value);
+        const body = await api.login(email.value.trim(), password.value, "patient");
         await adoptSession(body);
         window.dispatchEvent(new Event("anagen:signedin"));
         go("/today", { replace: true });

@@ -1,8 +1,8 @@
 // The whole course as a calendar (CSS grid, week rows × weekday columns) with adherence.
 import * as outbox from "../outbox.js";
 import { load } from "../state.js";
-import { h, svg, show, screen, alert, button } from "../dom.js";
-import { day, dayKey, setZone } from "../format.js";
+import { h, svg, show, screen, alert, button } from "/shared/dom.js";
+import { day, dayKey, setZone } from "/shared/format.js";
 import { go, lease } from "../router.js";
 
 // Each status has its own symbol and word as well as colour.

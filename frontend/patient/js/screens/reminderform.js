@@ -1,6 +1,6 @@
 // The reminder days, time and time zone form, shared by onboarding and settings.
-import { h, alert } from "../dom.js";
-import { WEEKDAYS, deviceZone, zoneLabel } from "../format.js";
+import { h, alert } from "/shared/dom.js";
+import { WEEKDAYS, deviceZone, zoneLabel } from "/shared/format.js";
 
 // Same rule as the server: enough whole days between the two weekdays for the minimum gap.
 export const minDaysApart = (minGapHours) => Math.ceil((minGapHours + 1) / 24);

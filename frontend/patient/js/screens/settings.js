@@ -1,9 +1,9 @@
 // Reminder days and time, time zone, quiet hours, notifications, sign out.
-import * as api from "../api.js";
+import * as api from "/shared/api.js";
 import * as outbox from "../outbox.js";
 import * as push from "../push.js";
 import { load, remember, state, wipe } from "../state.js";
-import { h, show, screen, alert, notice, button, busy } from "../dom.js";
+import { h, show, screen, alert, notice, button, busy } from "/shared/dom.js";
 import { go, lease } from "../router.js";
 import { reminderFields, fieldErrors } from "./reminderform.js";
 

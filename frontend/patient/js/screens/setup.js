@@ -1,9 +1,9 @@
 // After the account exists: install to home screen, notifications, reminder days.
-import * as api from "../api.js";
+import * as api from "/shared/api.js";
 import * as installer from "../install.js";
 import * as push from "../push.js";
 import { load } from "../state.js";
-import { h, show, screen, alert, notice, button, busy, progress } from "../dom.js";
+import { h, show, screen, alert, notice, button, busy, progress } from "/shared/dom.js";
 import { go } from "../router.js";
 import { reminderFields, fieldErrors } from "./reminderform.js";
 

@@ -2,8 +2,8 @@
 // the snooze for platforms whose notifications have no action buttons (Safari, iOS).
 // #/snooze/<id> is the same without the start button (the notification's own snooze failed).
 import * as push from "../push.js";
-import { h, show, screen, notice, button, busy, link } from "../dom.js";
-import { when } from "../format.js";
+import { h, show, screen, notice, button, busy, link } from "/shared/dom.js";
+import { when } from "/shared/format.js";
 import { go } from "../router.js";
 
 export function reminder({ id }) {

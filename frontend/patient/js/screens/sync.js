@@ -1,6 +1,6 @@
 // What is waiting to reach the clinic, and what the server refused (never dropped silently).
 import * as outbox from "../outbox.js";
-import { h, show, screen, alert, notice, button, busy } from "../dom.js";
+import { h, show, screen, alert, notice, button, busy } from "/shared/dom.js";
 
 export async function render() {
   const items = await outbox.pending();

@@ -2,8 +2,8 @@
 import * as db from "../db.js";
 import * as outbox from "../outbox.js";
 import { load } from "../state.js";
-import { h, show, screen, alert, button, link } from "../dom.js";
-import { when, day, relative, plural } from "../format.js";
+import { h, show, screen, alert, button, link } from "/shared/dom.js";
+import { when, day, relative, plural } from "/shared/format.js";
 import { go, lease } from "../router.js";
 import { startSession } from "./session.js";
 

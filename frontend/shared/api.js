@@ -1,4 +1,5 @@
-// The JSON API client: same-origin cookies, the CSRF token on every change, one error type.
+// The JSON API client of both apps: same-origin cookies, the CSRF token on every change,
+// one error type.
 let csrfToken = null;
 
 export class ApiError extends Error {
@@ -21,7 +22,7 @@ function defaultMessage(status) {
   return "That did not work. Please try again.";
 }
 
-export function setCsrf(token) {
+function setCsrf(token) {
   if (token) csrfToken = token;
 }
 
@@ -52,12 +53,6 @@ export const post = (path, body, headers) => request("POST", path, body, headers
 export const patch = (path, body) => request("PATCH", path, body);
 
 export const session = () => request("GET", "/api/auth/session");
-export const login = (email, password) => post("/api/auth/login", { email, password, account: "patient" });
+// `account` is "patient" or "staff": the server checks the email against that kind of account.
+export const login = (email, password, account) => post("/api/auth/login", { email, password, account });
 export const logout = () => post("/api/auth/logout");
-export const lookupInvite = (token) => post("/api/invites/lookup", { token });
-export const redeemInvite = (token, password, photoConsent) =>
-  post("/api/invites/redeem", { token, password, photo_consent: photoConsent });
-export const today = () => get("/api/me/today");
-export const protocol = () => get("/api/me/protocol");
-export const plan = () => get("/api/me/plan");
-export const settings = () => get("/api/me/settings");

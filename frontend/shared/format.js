@@ -1,4 +1,4 @@
-// Dates and times in the patient's own zone, en-GB: "Thu 4 Dec, 20:00".
+// Dates and times in the person's own zone (setZone), en-GB: "Thu 4 Dec, 20:00".
 const LOCALE = "en-GB";
 let zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
