@@ -137,9 +137,13 @@ class WebPushSender:
             try:
                 keys = {"p256dh": sub.p256dh, "auth": sub.auth}
                 pusher = WebPusher({"endpoint": sub.endpoint, "keys": keys})
-                # WebPusher checks only the key's length; a point off the curve would fail
-                # every encode() as an internal error instead of a configuration error.
-                ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), pusher.receiver_key)
+                # WebPusher checks only the key's length: a point off the curve is refused
+                # here, not at every encode() as an internal error. The parsed key replaces
+                # the raw bytes, which encode() hands to http_ece as is (it takes either):
+                # parsed once per device, not once per message.
+                pusher.receiver_key = ec.EllipticCurvePublicKey.from_encoded_point(
+                    ec.SECP256R1(), pusher.receiver_key
+                )
             except (WebPushException, ValueError, TypeError, IndexError):
                 raise _Invalid("invalid subscription keys") from None
             if len(pusher.auth_key) != 16:
