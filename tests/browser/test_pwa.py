@@ -127,10 +127,14 @@ def test_service_worker_never_answers_outside_the_patient_app(page, context, liv
     context.set_offline(True)
     assert _fetch_from_page(page, OUTSIDE) == ["network error"] * len(OUTSIDE)
     for path in OUTSIDE:
+        # A tab of its own each: Chromium reloads an error page by itself, which would
+        # interrupt the next navigation in the same tab.
+        tab = context.new_page()
         with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
-            page.goto(path)
-        page.wait_for_url("chrome-error://chromewebdata/")  # the browser's own error page
-        assert page.locator('script[src="/app/js/app.js"]').count() == 0, path
+            tab.goto(path)
+        tab.wait_for_url("chrome-error://chromewebdata/")  # the browser's own error page
+        assert tab.locator('script[src="/app/js/app.js"]').count() == 0, path
+        tab.close()
     # The patient app itself still starts from the worker's cache.
     response = page.goto("/")
     assert response.from_service_worker
