@@ -6,7 +6,8 @@ import sqlalchemy as sa
 def test_healthz_checks_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    # The dispatcher's part of the answer is tested in tests/reminders/test_heartbeat.py.
+    assert response.get_json()["database"] == "ok"
 
 
 def test_healthz_reports_an_unreachable_database(client, app, monkeypatch):
