@@ -50,7 +50,6 @@ def create_clinic_command(name, slug, time_zone, admin_email, admin_name, admin_
     """Create a clinic and its first admin."""
     from anagen.clinic.clinics import create_clinic
     from anagen.errors import AnagenError
-    from anagen.protocol import FieldsError
 
     try:
         clinic, admin = create_clinic(
@@ -61,7 +60,7 @@ def create_clinic_command(name, slug, time_zone, admin_email, admin_name, admin_
             admin_name=admin_name,
             admin_password=admin_password,
         )
-    except (AnagenError, FieldsError) as error:
+    except AnagenError as error:
         db.session.rollback()
         details = "; ".join(f"{k}: {v}" for k, v in error.fields.items())
         raise click.ClickException(f"{error.message} {details}".strip()) from None

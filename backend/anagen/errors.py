@@ -1,6 +1,12 @@
-"""Domain errors raised by services; the API turns each into the one JSON error shape."""
+"""The one error family: a code, a plain message and per-field details.
+
+Flask-free, so the pure packages (`anagen.protocol`) raise it too; the API turns every
+member into the one JSON error shape (anagen/api/errors.py), the CLI into a message.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class AnagenError(Exception):
@@ -9,10 +15,10 @@ class AnagenError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, code: str | None = None):
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
-        self.fields = fields or {}
+        self.fields = dict(fields or {})
         if code:
             self.code = code
 
@@ -20,6 +26,16 @@ class AnagenError(Exception):
 class InvalidInput(AnagenError):
     status = 422
     code = "invalid_input"
+
+
+class Unauthenticated(AnagenError):
+    status = 401
+    code = "unauthenticated"
+
+
+class Forbidden(AnagenError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(AnagenError):
@@ -30,11 +46,6 @@ class NotFound(AnagenError):
 class Conflict(AnagenError):
     status = 409
     code = "conflict"
-
-
-class Unauthenticated(AnagenError):
-    status = 401
-    code = "unauthenticated"
 
 
 class Gone(AnagenError):

@@ -67,3 +67,46 @@ def test_unexpected_error_is_a_json_500_without_details(database_url, instance_d
     assert body["error"]["code"] == "internal_error"
     assert "secret" not in response.get_data(as_text=True)
     assert any(r.exc_info and "secret internal detail" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_the_error_family_answers_with_its_fields_and_other_value_errors_are_a_500(
+    database_url, instance_dir
+):
+    from flask import Blueprint
+
+    from anagen import create_app
+    from anagen.protocol import ScheduleError
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance_dir)})
+    bp = Blueprint("value_errors", __name__)
+
+    @bp.get("/api/test-schedule-error")
+    def schedule_error():
+        raise ScheduleError("Choose a time zone.", {"time_zone": "is not a known time zone"})
+
+    @bp.get("/api/test-value-error")
+    def value_error():
+        error = ValueError("a programming mistake")
+        error.fields = {"looks": "like a field"}
+        raise error
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    response = client.get("/api/test-schedule-error")
+    assert (response.status_code, response.get_json()) == (
+        422,
+        {
+            "error": {
+                "code": "invalid_input",
+                "message": "Choose a time zone.",
+                "fields": {"time_zone": "is not a known time zone"},
+            }
+        },
+    )
+    response = client.get("/api/test-value-error")
+    assert response.status_code == 500
+    assert response.get_json()["error"] == {
+        "code": "internal_error",
+        "message": "Something went wrong on our side. Please try again; nothing was changed.",
+        "fields": {},
+    }

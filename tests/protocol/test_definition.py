@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from anagen.errors import AnagenError
 from anagen.protocol import (
     ADJUSTABLE_FIELDS,
     DEFAULT_PROTOCOL_FILE,
@@ -259,8 +260,9 @@ def test_every_problem_is_reported_at_once_and_the_first_is_in_the_message():
         load_protocol(data)
 
     error = caught.value
-    assert isinstance(error, ValueError)
     assert isinstance(error, FieldsError)
+    assert isinstance(error, AnagenError)
+    assert (error.status, error.code) == (422, "invalid_input")
     assert set(error.fields) == {"name", "views[0].label", "adjustable.colour"}
     assert error.message == str(error)
     assert error.message.startswith("Invalid protocol: ")

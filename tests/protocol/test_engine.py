@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from anagen.errors import AnagenError
 from anagen.protocol import (
     STATUSES,
     Adherence,
@@ -490,5 +491,11 @@ def test_reschedule_refuses_naive_instants_and_incomplete_plans():
     assert set(caught.value.fields) == {"slots"}
 
 
-def test_schedule_errors_are_value_errors():
-    assert issubclass(ScheduleError, ValueError)
+def test_schedule_errors_belong_to_the_one_error_family():
+    error = ScheduleError("Choose a time zone.", {"time_zone": "is not a known time zone"})
+    assert isinstance(error, AnagenError)
+    assert (error.status, error.code, error.fields) == (
+        422,
+        "invalid_input",
+        {"time_zone": "is not a known time zone"},
+    )

@@ -98,17 +98,9 @@ def _rollback() -> None:
 
 
 def handle_anagen_error(error: AnagenError):
+    """Any error of the family (the protocol's `FieldsError` included): its status, code and fields."""
     _rollback()
     return json_error(error.status, error.code, error.message, error.fields)
-
-
-def handle_value_error_with_fields(error: ValueError):
-    """Protocol and schedule validation errors carry `fields`: they are the caller's mistake."""
-    fields = getattr(error, "fields", None)
-    if fields is None:
-        return handle_unexpected(error)
-    _rollback()
-    return json_error(422, "invalid_input", str(getattr(error, "message", error)), fields)
 
 
 def handle_http_exception(error: HTTPException):
@@ -129,6 +121,5 @@ def handle_unexpected(error: Exception):
 
 def init_app(app) -> None:
     app.register_error_handler(AnagenError, handle_anagen_error)
-    app.register_error_handler(ValueError, handle_value_error_with_fields)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -7,6 +7,8 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
+from anagen.errors import InvalidInput
+
 REQUIRED_STEPS = ("prepare", "part", "stamp", "apply", "massage", "aftercare", "check_in")
 ADJUSTABLE_FIELDS = (
     "passes_per_area",
@@ -44,13 +46,8 @@ _ITEM_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _MISSING = object()
 
 
-class FieldsError(ValueError):
-    """A validation error with one message per offending field (dotted path)."""
-
-    def __init__(self, message: str, fields: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = dict(fields or {})
+class FieldsError(InvalidInput):
+    """Input the protocol or the course cannot use, with one message per offending field (dotted path)."""
 
 
 class ProtocolError(FieldsError):
