@@ -34,12 +34,16 @@ def text(max_len: int, *, required: bool = True, min_len: int = 1, **kw) -> ma.f
 
 
 class ClinicRefSchema(ma.Schema):
+    """A clinic, by id and name."""
+
     id = ma.fields.Integer()
     name = ma.fields.String()
 
 
 class AccountSchema(ma.Schema):
-    type = ma.fields.String(metadata={"enum": ["patient", "staff"]})
+    """A signed-in account (anagen.auth.accounts.Account)."""
+
+    type = ma.fields.String(attribute="kind", metadata={"enum": ["patient", "staff"]})
     id = ma.fields.Integer()
     name = ma.fields.String()
     role = ma.fields.String(metadata={"enum": ["patient", "admin", "clinician"]})
@@ -47,6 +51,8 @@ class AccountSchema(ma.Schema):
 
 
 class SessionSchema(ma.Schema):
+    """A session as the apps see it (anagen.auth.views.SessionState)."""
+
     authenticated = ma.fields.Boolean(required=True)
     account = ma.fields.Nested(AccountSchema, allow_none=True)
     csrf_token = ma.fields.String(required=True)

@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 
 from anagen.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
 from anagen.clock import utcnow
 from anagen.errors import InvalidInput, Unauthenticated
 from anagen.extensions import db
-from anagen.models import Patient, StaffUser, UserSession
+from anagen.models import Clinic, Patient, StaffUser, UserSession
 
 # Writing last_seen_at on every request would turn every read into a write.
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
@@ -32,19 +33,17 @@ class SessionPolicy:
     absolute: dt.timedelta
 
 
-@dataclass
-class Account:
+# eq=False keeps UserMixin's equality: two objects for the same account are equal.
+@dataclass(eq=False)
+class Account(UserMixin):
     """The signed-in person behind a request, as Flask-Login's `current_user`."""
 
     kind: str  # "staff" | "patient"
     user: StaffUser | Patient
     session: UserSession
 
-    is_authenticated = True
-    is_active = True
-    is_anonymous = False
-
     def get_id(self) -> str:
+        """Unique across both tables: a staff member and a patient may share a numeric id."""
         return f"{self.kind}:{self.user.id}"
 
     @property
@@ -52,20 +51,24 @@ class Account:
         return self.user.id
 
     @property
+    def name(self) -> str:
+        return self.user.name if self.is_staff else self.user.display_name
+
+    @property
+    def clinic(self) -> Clinic:
+        return self.user.clinic
+
+    @property
     def clinic_id(self) -> int:
         return self.user.clinic_id
 
     @property
     def role(self) -> str:
-        return self.user.role.value if self.kind == "staff" else "patient"
+        return self.user.role.value if self.is_staff else "patient"
 
     @property
     def is_staff(self) -> bool:
         return self.kind == "staff"
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def hash_token(token: str) -> str:

@@ -1,5 +1,9 @@
 """Access rules, in one place. Views ask this module for the account and for records;
-records outside the account's reach answer 404 as if they did not exist."""
+records outside the account's reach answer 404 as if they did not exist.
+
+Every refusal is audited. A refusal ends the request's unit of work: what the request had
+pending is rolled back (it answers an error anyway) and the audit row is committed alone,
+so auditing never commits half-done work."""
 
 from __future__ import annotations
 
@@ -7,19 +11,14 @@ import functools
 
 import sqlalchemy as sa
 from flask import request
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from anagen.auth import audit
 from anagen.auth.accounts import Account
-from anagen.errors import AnagenError, NotFound, Unauthenticated
+from anagen.auth.security import SIGN_IN
+from anagen.errors import Forbidden, NotFound, Unauthenticated
 from anagen.extensions import db
 from anagen.models import Patient, ReminderOccurrence, StaffUser
-
-
-class Forbidden(AnagenError):
-    status = 403
-    code = "forbidden"
-
 
 ROLES = {
     "patient": {"patient"},
@@ -29,9 +28,9 @@ ROLES = {
 
 
 def account() -> Account:
-    """The signed-in account, or 401."""
+    """The signed-in account (views behind `requires` or `login_required`), or 401."""
     if not current_user.is_authenticated:
-        raise Unauthenticated("Please sign in.")
+        raise Unauthenticated(SIGN_IN)
     return current_user._get_current_object()
 
 
@@ -52,6 +51,8 @@ def record_action(
 
 
 def _refuse(acct: Account, reason: str, target_type: str | None = None, target_id: int | None = None) -> None:
+    """Audit a refused access in a transaction of its own, after dropping the request's pending work."""
+    db.session.rollback()
     record_action(
         acct,
         "access_refused",
@@ -65,19 +66,19 @@ def _refuse(acct: Account, reason: str, target_type: str | None = None, target_i
 
 
 def requires(who: str):
-    """View decorator: 401 when signed out, 403 (and an audit event) for the wrong kind of account."""
+    """View decorator: `login_required` (401 when signed out), then 403 (audited) for the wrong role."""
     allowed = ROLES[who]
 
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            acct = account()
+            acct = current_user._get_current_object()
             if acct.role not in allowed:
                 _refuse(acct, f"requires {who}")
                 raise Forbidden("This is not available to your account.")
             return view(*args, **kwargs)
 
-        return wrapper
+        return login_required(wrapper)
 
     return decorator
 

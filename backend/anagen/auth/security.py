@@ -14,12 +14,14 @@ from flask import current_app, g, request
 from flask_login import current_user
 
 from anagen.auth import accounts
+from anagen.errors import Unauthenticated
 from anagen.extensions import login_manager
 
 SESSION_COOKIE = "anagen_session"
 CSRF_COOKIE = "anagen_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SIGN_IN = "Please sign in."
 
 
 def _policies() -> dict[str, accounts.SessionPolicy]:
@@ -36,12 +38,19 @@ def _policies() -> dict[str, accounts.SessionPolicy]:
     }
 
 
-@login_manager.request_loader
-def _load_account_from_cookie(req):
+def load_account_from_cookie(req) -> accounts.Account | None:
+    """Flask-Login's request loader: the account of the server-side session the cookie names."""
     token = req.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 100:
         return None
     return accounts.load_account(token, _policies())
+
+
+def unauthorized():
+    """Flask-Login's answer when `@login_required` finds no one signed in: the JSON 401."""
+    from anagen.api.errors import json_error
+
+    return json_error(401, Unauthenticated.code, SIGN_IN)
 
 
 def csrf_secret() -> str:
@@ -122,7 +131,12 @@ def _fresh_request_state() -> None:
 
 
 def init_app(app) -> None:
+    """Flask-Login on the server-side session, CSRF before each request, headers after it."""
     login_manager.init_app(app)
+    # The account comes from the session cookie alone (no user_loader): Flask's own
+    # signed-cookie session, where a user_loader would look, is never used.
+    login_manager.request_loader(load_account_from_cookie)
+    login_manager.unauthorized_handler(unauthorized)
     login_manager.session_protection = None
     app.before_request(_fresh_request_state)
     app.before_request(check_csrf)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import request
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
@@ -13,6 +15,7 @@ from anagen.auth.policy import account, record_action
 from anagen.auth.security import current_csrf_token, signed_in, signed_out
 from anagen.errors import Unauthenticated
 from anagen.extensions import db, limiter
+from anagen.models import Patient, StaffUser
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Signing in and out")
 
@@ -32,37 +35,33 @@ class ReauthSchema(StrictSchema):
     password = text(256)
 
 
-def session_body() -> dict:
-    """The session as the apps see it, with the CSRF token to send back."""
-    body: dict = {"authenticated": False, "account": None, "csrf_token": current_csrf_token()}
-    if current_user.is_authenticated:
-        body["authenticated"] = True
-        body["account"] = account_body(current_user)
-    return body
+@dataclass(frozen=True)
+class SessionState:
+    """A session as the apps see it: the signed-in account (or none) and the CSRF token to send back."""
+
+    account: accounts.Account | None
+    csrf_token: str
+
+    @property
+    def authenticated(self) -> bool:
+        return self.account is not None
 
 
-def account_body(acct: accounts.Account) -> dict:
-    user = acct.user
-    name = user.name if acct.is_staff else user.display_name
-    return {
-        "type": acct.kind,
-        "id": user.id,
-        "name": name,
-        "role": acct.role,
-        "clinic": {"id": user.clinic.id, "name": user.clinic.name},
-    }
+def current_session() -> SessionState:
+    """This request's session, signed in or not."""
+    acct = current_user._get_current_object() if current_user.is_authenticated else None
+    return SessionState(account=acct, csrf_token=current_csrf_token())
 
 
-def begin(kind: str, user) -> dict:
-    """Start a fresh session for a user and answer with its session body."""
+def begin(kind: str, user: StaffUser | Patient) -> SessionState:
+    """Start a fresh session for a user (audited) and answer with it."""
     record, token = accounts.start_session(kind, user, request.headers.get("User-Agent"))
     signed_in(token)
     audit.record(
         "sign_in", clinic_id=user.clinic_id, actor_type=kind, actor_id=user.id, ip=request.remote_addr
     )
     db.session.commit()
-    acct = accounts.Account(kind=kind, user=user, session=record)
-    return {"authenticated": True, "account": account_body(acct), "csrf_token": current_csrf_token()}
+    return SessionState(account=accounts.Account(kind, user, record), csrf_token=current_csrf_token())
 
 
 def _login_account_key() -> str:
@@ -76,7 +75,7 @@ def _login_account_key() -> str:
 @bp.response(200, SessionSchema)
 def get_session():
     """The current session (signed in or not) and the CSRF token for the next change."""
-    return session_body()
+    return current_session()
 
 
 @bp.post("/login")
@@ -115,19 +114,21 @@ def logout():
 @bp.post("/password")
 @bp.arguments(PasswordChangeSchema)
 @bp.response(200, SessionSchema)
+@login_required
 def change_password(data):
     """Change the password; every other session of the account ends."""
     acct = account()
     accounts.change_password(acct, data["current_password"], data["new_password"])
     record_action(acct, "password_changed")
     db.session.commit()
-    return session_body()
+    return current_session()
 
 
 @bp.post("/reauth")
 @limiter.limit("10/minute", key_func=lambda: f"reauth:{request.remote_addr}")
 @bp.arguments(ReauthSchema)
 @bp.response(204)
+@login_required
 def reauth(data):
     """Confirm the password before a sensitive change (valid for 10 minutes)."""
     acct = account()
