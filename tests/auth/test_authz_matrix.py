@@ -57,6 +57,7 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/sw.js", "GET"):                                         ("public",  200, 200, 200, 200, 200, 200),
     ("/manifest.webmanifest", "GET"):                          ("public",  200, 200, 200, 200, 200, 200),
     ("/app/<path:filename>", "GET"):                           ("public",  200, 200, 200, 200, 200, 200),
+    ("/shared/<path:filename>", "GET"):                        ("public",  200, 200, 200, 200, 200, 200),
     ("/healthz", "GET"):                                       ("public",  200, 200, 200, 200, 200, 200),
     ("/api/openapi.json", "GET"):                              ("public",  200, 200, 200, 200, 200, 200),
     ("/api/auth/session", "GET"):                              ("public",  200, 200, 200, 200, 200, 200),
@@ -206,6 +207,7 @@ def _enrolment(actor: str) -> dict:
 NEW_PASSWORD = "a brand new passphrase"
 REQUESTS = {
     ("/app/<path:filename>", "GET"): lambda w, a: Call("/app/app.css"),
+    ("/shared/<path:filename>", "GET"): lambda w, a: Call("/shared/api.js"),
     ("/api/auth/login", "POST"): lambda w, a: Call(
         "/api/auth/login",
         {
