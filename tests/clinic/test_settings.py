@@ -109,3 +109,21 @@ def test_clinic_message_reaches_the_patients_today(app_ctx, api, make_api):
     assert [(m["text"], m["author"]) for m in messages] == [
         ("Your crown looks less red - keep going!", clinician.name)
     ]
+
+
+def test_an_admin_cannot_remove_their_own_admin_access(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    for change in ({"role": "clinician"}, {"active": False}):
+        response = api.patch(f"/api/clinic/staff/{admin.id}", change)
+        assert response.status_code == 409, change
+        assert response.get_json()["error"]["code"] == "own_account"
+    response = api.patch(f"/api/clinic/staff/{admin.id}", {"role": "admin", "active": True})
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "id": admin.id,
+        "email": admin.email,
+        "name": admin.name,
+        "role": "admin",
+        "active": True,
+    }

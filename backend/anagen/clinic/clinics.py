@@ -6,6 +6,7 @@ import re
 
 import sqlalchemy as sa
 
+from anagen.auth.accounts import end_sessions
 from anagen.auth.passwords import hash_password
 from anagen.errors import Conflict, InvalidInput
 from anagen.extensions import db
@@ -52,3 +53,23 @@ def create_staff(clinic: Clinic, *, email: str, name: str, role: StaffRole, pass
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def update_staff(user: StaffUser, changes: dict, *, changed_by: StaffUser) -> dict[str, tuple]:
+    """Change a staff member's role or active flag; returns {field: (old, new)} for what changed.
+
+    Deactivating ends the member's sessions. An admin can't remove their own admin access.
+    """
+    demoting = changes.get("role", user.role.value) != StaffRole.ADMIN.value
+    if user.id == changed_by.id and (demoting or changes.get("active") is False):
+        raise Conflict("You can't remove your own admin access; ask another admin.", code="own_account")
+    changed: dict[str, tuple] = {}
+    if "role" in changes and changes["role"] != user.role.value:
+        changed["role"] = (user.role.value, changes["role"])
+        user.role = StaffRole(changes["role"])
+    if "active" in changes and changes["active"] != user.active:
+        changed["active"] = (user.active, changes["active"])
+        user.active = changes["active"]
+        if not user.active:
+            end_sessions("staff", user.id)
+    return changed

@@ -6,12 +6,10 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import NEW_PASSWORD, StrictBoolean, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, Instant, StrictBoolean, StrictSchema, text
 from anagen.auth import accounts, audit
 from anagen.auth.policy import account, get_staff, record_action, requires, staff_of
-from anagen.clinic.clinics import create_staff
-from anagen.clock import iso
-from anagen.errors import Conflict
+from anagen.clinic.clinics import create_staff, update_staff
 from anagen.extensions import db
 from anagen.models import StaffRole, StaffUser
 
@@ -48,7 +46,7 @@ class AuditEventSchema(ma.Schema):
     target_type = fields.String(allow_none=True)
     target_id = fields.Integer(allow_none=True)
     detail = fields.Dict()
-    created_at = fields.String(required=True)
+    created_at = Instant(required=True)
 
 
 class AuditQuerySchema(StrictSchema):
@@ -56,22 +54,12 @@ class AuditQuerySchema(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
-def staff_body(user: StaffUser) -> dict:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role.value,
-        "active": user.active,
-    }
-
-
 @bp.get("/staff")
 @requires("admin")
 @bp.response(200, StaffSchema(many=True))
 def list_staff():
     """The clinic's staff accounts."""
-    return [staff_body(u) for u in db.session.scalars(staff_of(account()).order_by(StaffUser.name))]
+    return db.session.scalars(staff_of(account()).order_by(StaffUser.name)).all()
 
 
 @bp.post("/staff")
@@ -92,7 +80,7 @@ def add_staff(data):
     )
     record_action(acct, "staff_created", "staff", user.id, role=user.role.value)
     db.session.commit()
-    return staff_body(user)
+    return user
 
 
 @bp.patch("/staff/<int:staff_id>")
@@ -106,18 +94,14 @@ def change_staff(data, staff_id):
     acct = account()
     accounts.require_recent_auth(acct)
     user = get_staff(acct, staff_id)
-    if user.id == acct.id and (data.get("role", user.role.value) != "admin" or data.get("active") is False):
-        raise Conflict("You can't remove your own admin access; ask another admin.", code="own_account")
-    if "role" in data and data["role"] != user.role.value:
-        record_action(acct, "role_changed", "staff", user.id, old_role=user.role.value, new_role=data["role"])
-        user.role = StaffRole(data["role"])
-    if "active" in data and data["active"] != user.active:
-        user.active = data["active"]
+    changed = update_staff(user, data, changed_by=acct.user)
+    if "role" in changed:
+        old_role, new_role = changed["role"]
+        record_action(acct, "role_changed", "staff", user.id, old_role=old_role, new_role=new_role)
+    if "active" in changed:
         record_action(acct, "staff_active_changed", "staff", user.id, active=user.active)
-        if not user.active:
-            accounts.end_sessions("staff", user.id)
     db.session.commit()
-    return staff_body(user)
+    return user
 
 
 @bp.get("/audit-events")
@@ -126,17 +110,4 @@ def change_staff(data, staff_id):
 @bp.response(200, AuditEventSchema(many=True))
 def list_audit_events(query):
     """The clinic's audit log, newest first."""
-    events = audit.clinic_events(account().clinic_id, limit=query["limit"], before_id=query["before_id"])
-    return [
-        {
-            "id": e.id,
-            "event": e.event,
-            "actor_type": e.actor_type,
-            "actor_id": e.actor_id,
-            "target_type": e.target_type,
-            "target_id": e.target_id,
-            "detail": e.detail,
-            "created_at": iso(e.created_at),
-        }
-        for e in events
-    ]
+    return audit.clinic_events(account().clinic_id, limit=query["limit"], before_id=query["before_id"])
