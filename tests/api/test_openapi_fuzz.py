@@ -26,6 +26,7 @@ from schemathesis.checks import positive_data_acceptance
 from support.factories import make_clinic, make_enrolled_patient
 
 from anagen import create_app
+from anagen.api.schemas import Instant
 from anagen.auth.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from anagen.clock import utcnow
 from anagen.extensions import db, limiter
@@ -164,6 +165,48 @@ def test_every_operation_conforms_to_the_document(case, caller, app):
         excluded_checks=[positive_data_acceptance],
         additional_checks=[status_code_is_declared, schema_valid_input_passes_validation],
     )
+
+
+def _answer_schemas(document: dict) -> set[str]:
+    """Names of the component schemas that answers carry, directly or nested."""
+    names: set[str] = set()
+    found = [
+        content["schema"]
+        for path in document["paths"].values()
+        for operation in path.values()
+        if isinstance(operation, dict)
+        for response in operation["responses"].values()
+        for content in response.get("content", {}).values()
+    ]
+    while found:
+        node = found.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref", "").rpartition("/")[2]
+            if ref and ref not in names:
+                names.add(ref)
+                found.append(document["components"]["schemas"][ref])
+            found.extend(node.values())
+        elif isinstance(node, list):
+            found.extend(node)
+    return names
+
+
+def test_the_document_describes_every_instant_an_answer_gives_alike():
+    document = _document_app.test_client().get("/api/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    instants = {
+        f"{name}.{prop}": spec
+        for name in _answer_schemas(document)
+        for prop, spec in schemas[name].get("properties", {}).items()
+        if prop.endswith("_at")
+    }
+    assert len(instants) >= 10
+    for where, spec in instants.items():
+        assert (spec["type"], spec.get("format"), spec.get("pattern")) == (
+            "string",
+            "date-time",
+            Instant.GIVEN["pattern"],
+        ), where
 
 
 # ---- Inputs the fuzzer once found answering 500: each now gets a clear 4xx -------------

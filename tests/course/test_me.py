@@ -232,3 +232,24 @@ def test_bad_settings_are_refused_and_change_nothing(app_ctx, api):
         response = api.patch("/api/me/settings", body)
         assert response.status_code == 422, body
     assert api.get("/api/me/settings").get_json() == before
+
+
+def test_instants_are_given_in_utc_with_a_z_to_the_second(app_ctx, api):
+    patient, _ = signed_in_patient(api, time_zone="Asia/Kolkata")
+    # Sent with an offset and microseconds; given back in UTC, to the second.
+    at = utcnow().astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).replace(microsecond=654321)
+    body = complete(api, 1, completion(at)).get_json()
+    expected = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert body["application"]["completed_at"] == expected
+    today = api.get("/api/me/today").get_json()
+    plan = api.get("/api/me/plan").get_json()
+    given = [
+        today["next_application"]["due_at"],
+        today["next_application"]["earliest_at"],
+        today["next_checkpoint"]["due_at"],
+        *(a["due_at"] for a in plan["applications"]),
+        *(a["original_due_at"] for a in plan["applications"]),
+        plan["applications"][0]["completed_at"],
+    ]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value) for value in given), given
+    assert plan["applications"][1]["completed_at"] is None

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from anagen.auth.passwords import MIN_LENGTH as PASSWORD_MIN_LENGTH
+from anagen.clock import iso
 
 # Times of day travel as "HH:MM"; fields.Time alone documents only "string", so the
 # document carries the pattern (metadata: the validation stays fields.Time's own).
@@ -101,8 +102,24 @@ def reasonable_instant(value) -> None:
         raise ma.ValidationError(f"Must be a date between {EARLIEST_YEAR} and {LATEST_YEAR}.")
 
 
-def instant(**kw) -> ma.fields.AwareDateTime:
-    """An ISO 8601 instant with its UTC offset, within a sensible range."""
+class Instant(ma.fields.AwareDateTime):
+    """An instant: read as ISO 8601 with its UTC offset, given as ISO 8601 in UTC with a Z, to the second."""
+
+    # The document states the form the API gives; instant() fields, which read, state their own.
+    GIVEN = {
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+        "example": "2025-12-04T20:00:00Z",
+    }
+
+    def __init__(self, **kw):
+        super().__init__(**{**kw, "metadata": {**self.GIVEN, **kw.get("metadata", {})}})
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso(value)
+
+
+def instant(**kw) -> Instant:
+    """An instant the client sends: ISO 8601 with its UTC offset, within a sensible range."""
     # The pattern documents the year range, which OpenAPI 3.0 cannot state for date-times.
     metadata = {"pattern": r"^(20[0-9]{2}|2100)-", **kw.pop("metadata", {})}
-    return ma.fields.AwareDateTime(validate=reasonable_instant, metadata=metadata, **kw)
+    return Instant(validate=reasonable_instant, metadata=metadata, **kw)

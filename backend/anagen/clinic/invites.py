@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import io
 import secrets
+from dataclasses import dataclass
 
 import segno
 import sqlalchemy as sa
@@ -18,6 +19,25 @@ from anagen.extensions import db
 from anagen.models import Invite, Patient, StaffUser
 
 DEFAULT_TTL = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """A new invite as the clinic hands it over: its link (holding the token) and the link's QR codes."""
+
+    id: int
+    expires_at: dt.datetime
+    link: str
+    qr_svg: str
+    qr_png: str
+
+
+@dataclass(frozen=True)
+class InviteInfo:
+    """Who an invite is for, shown to the patient before they redeem it."""
+
+    invite: Invite
+    patient: Patient
 
 
 def issue_invite(
@@ -40,6 +60,13 @@ def issue_invite(
     db.session.add(invite)
     db.session.flush()
     return invite, token
+
+
+def hand_over(patient: Patient, staff: StaffUser | None, base_url: str) -> IssuedInvite:
+    """A new invite for the patient, with its link and QR codes (the earlier invite stops working)."""
+    invite, token = issue_invite(patient, staff)
+    link = invite_link(base_url, token)
+    return IssuedInvite(invite.id, invite.expires_at, link, **qr_codes(link))
 
 
 def invite_link(base_url: str, token: str) -> str:
@@ -76,6 +103,12 @@ def find_invite(token: str, now: dt.datetime | None = None) -> Invite:
     if invite.revoked_at is not None or invite.expires_at <= now:
         raise Gone("This invite has expired. Please ask your clinic for a new one.", code="invite_expired")
     return invite
+
+
+def invite_info(token: str) -> InviteInfo:
+    """The usable invite for a token and the patient it is for."""
+    invite = find_invite(token)
+    return InviteInfo(invite, db.session.get(Patient, invite.patient_id))
 
 
 def redeem_invite(token: str, password: str, photo_consent: bool) -> Patient:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.clock import iso
 from anagen.errors import InvalidInput
 from anagen.extensions import db
 from anagen.models import ClinicMessage, Patient, StaffUser
@@ -38,12 +37,3 @@ def messages_for(patient_id: int, limit: int = 50) -> list[ClinicMessage]:
             .limit(limit)
         )
     )
-
-
-def message_body(message: ClinicMessage) -> dict:
-    return {
-        "id": message.id,
-        "text": message.text,
-        "created_at": iso(message.created_at),
-        "author": message.author.name,
-    }

@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from anagen.course.protocols import effective_protocol, ensure_builtin_protocols
 from anagen.models import Clinic
 from anagen.protocol import apply_overrides, validate_zone
 
 
-def settings_body(clinic: Clinic) -> dict:
+@dataclass(frozen=True)
+class Parameter:
+    """An adjustable protocol parameter: the clinic's value, the shipped default and the safe bounds."""
+
+    key: str
+    value: int | float
+    default: int | float
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class ProtocolParameters:
+    name: str
+    parameters: list[Parameter]
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    name: str
+    time_zone: str
+    protocol: ProtocolParameters
+
+
+def clinic_settings(clinic: Clinic) -> ClinicSettings:
     """The clinic's settings, with each adjustable protocol parameter, its bounds and its value."""
     version = ensure_builtin_protocols()
     shipped = effective_protocol(version)
     current = effective_protocol(version, clinic.protocol_overrides)
-    return {
-        "name": clinic.name,
-        "time_zone": clinic.time_zone,
-        "protocol": {
-            "name": shipped.name,
-            "parameters": [
-                {
-                    "key": key,
-                    "value": getattr(current, key),
-                    "default": getattr(shipped, key),
-                    "min": bounds.min,
-                    "max": bounds.max,
-                }
-                for key, bounds in sorted(shipped.adjustable.items())
-            ],
-        },
-    }
+    parameters = [
+        Parameter(key, getattr(current, key), getattr(shipped, key), bounds.min, bounds.max)
+        for key, bounds in sorted(shipped.adjustable.items())
+    ]
+    return ClinicSettings(clinic.name, clinic.time_zone, ProtocolParameters(shipped.name, parameters))
 
 
 def update_settings(clinic: Clinic, changes: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from anagen.course.courses import replan_remaining, require_course
 from anagen.course.protocols import course_protocol
@@ -11,18 +12,32 @@ from anagen.protocol import validate_weekdays, validate_zone
 from anagen.reminders import occurrences as reminders
 
 
-def settings_body(patient: Patient, course: Course | None = None) -> dict:
+@dataclass(frozen=True)
+class QuietHours:
+    start: dt.time
+    end: dt.time
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    reminder_weekdays: list[int]
+    reminder_time: dt.time
+    time_zone: str
+    quiet_hours: QuietHours | None
+
+
+def reminder_settings(patient: Patient, course: Course | None = None) -> ReminderSettings:
     """The patient's reminder settings (`course`: theirs, when the caller already has it)."""
     course = course or require_course(patient.id)
     quiet = None
     if patient.quiet_hours_start and patient.quiet_hours_end:
-        quiet = {"start": patient.quiet_hours_start, "end": patient.quiet_hours_end}
-    return {
-        "reminder_weekdays": list(course.weekdays),
-        "reminder_time": course.reminder_time,
-        "time_zone": patient.time_zone,
-        "quiet_hours": quiet,
-    }
+        quiet = QuietHours(patient.quiet_hours_start, patient.quiet_hours_end)
+    return ReminderSettings(
+        reminder_weekdays=list(course.weekdays),
+        reminder_time=course.reminder_time,
+        time_zone=patient.time_zone,
+        quiet_hours=quiet,
+    )
 
 
 def update_settings(patient: Patient, changes: dict, now: dt.datetime | None = None) -> Course:

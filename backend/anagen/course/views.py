@@ -7,61 +7,73 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import HHMM, StrictSchema, instant
+from anagen.api.schemas import HHMM, Instant, StrictSchema, instant
 from anagen.auth.policy import account, requires
+from anagen.clinic.schemas import MessageSchema
 from anagen.course import idempotency, settings, today
-from anagen.course.courses import SEVERITIES, CheckIn, record_application, require_course
+from anagen.course.courses import CheckIn, record_application, require_course
+from anagen.course.schemas import AdherenceSchema, CheckInSchema, PlanItemSchema, PlanSchema
 from anagen.extensions import db
 
 bp = Blueprint("me", __name__, url_prefix="/api/me", description="The signed-in patient's own course")
 
-STATUS_ENUM = ["done_on_time", "done_late", "missed", "due", "upcoming"]
 
-
-class PlanItemSchema(ma.Schema):
-    number = fields.Integer(required=True)
-    due_at = fields.String(required=True)
-    original_due_at = fields.String(required=True)
-    status = fields.String(required=True, metadata={"enum": STATUS_ENUM})
-    completed_at = fields.String(allow_none=True)
-    kit_number = fields.Integer()
-    vial_number = fields.Integer()
-    opens_vial = fields.Boolean()
-    in_clinic = fields.Boolean()
+class KeyLabelSchema(ma.Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
 
 
 class NextApplicationSchema(PlanItemSchema):
     label = fields.String(required=True)
-    earliest_at = fields.String(allow_none=True)
+    earliest_at = Instant(allow_none=True)
 
 
-class AdherenceSchema(ma.Schema):
-    percent = fields.Integer(required=True)
-    on_time_percent = fields.Integer(required=True)
-    on_time = fields.Integer()
-    late = fields.Integer()
-    missed = fields.Integer()
-    due_so_far = fields.Integer()
+class TodayPatientSchema(ma.Schema):
+    first_name = fields.String(required=True)
+    time_zone = fields.String(required=True)
+
+
+class ClinicNameSchema(ma.Schema):
+    name = fields.String(required=True)
+
+
+class CourseProgressSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    protocol_name = fields.String(required=True)
+    applications_total = fields.Integer(required=True)
+    applications_done = fields.Integer(required=True)
+    kits_total = fields.Integer(required=True)
+
+
+class KitSchema(ma.Schema):
+    kit_number = fields.Integer(required=True)
+    vials_left = fields.Integer(required=True, attribute="vials_left_in_kit")
+    half_vial_open = fields.Boolean(required=True)
+    applications_left_in_kit = fields.Integer(required=True)
+    last_vial_opened = fields.Boolean(required=True)
+    needs_next_kit = fields.Boolean(required=True)
+
+
+class NextCheckpointSchema(ma.Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    after_application = fields.Integer(required=True)
+    due_at = Instant(required=True)
+    views = fields.List(fields.Nested(KeyLabelSchema), required=True)
 
 
 class TodaySchema(ma.Schema):
-    patient = fields.Dict(required=True)
-    clinic = fields.Dict(required=True)
-    course = fields.Dict(required=True)
+    patient = fields.Nested(TodayPatientSchema, required=True)
+    clinic = fields.Nested(ClinicNameSchema, required=True)
+    course = fields.Nested(CourseProgressSchema, required=True)
     next_application = fields.Nested(NextApplicationSchema, allow_none=True)
-    kit = fields.Dict(required=True)
-    next_checkpoint = fields.Dict(allow_none=True)
+    kit = fields.Nested(KitSchema, required=True)
+    next_checkpoint = fields.Nested(NextCheckpointSchema, allow_none=True)
     adherence = fields.Nested(AdherenceSchema, required=True)
     messages = fields.List(
-        fields.Dict(), metadata={"description": "The clinic's latest messages, newest first"}
+        fields.Nested(MessageSchema), metadata={"description": "The clinic's latest messages, newest first"}
     )
-
-
-class PlanSchema(ma.Schema):
-    time_zone = fields.String(required=True)
-    missed_rule = fields.String(required=True)
-    adherence = fields.Nested(AdherenceSchema, required=True)
-    applications = fields.List(fields.Nested(PlanItemSchema), required=True)
 
 
 class StepSchema(ma.Schema):
@@ -72,36 +84,42 @@ class StepSchema(ma.Schema):
     cautions = fields.List(fields.String())
 
 
+class PhotoViewSchema(ma.Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    guidance = fields.String(required=True)
+
+
+class CheckpointSchema(ma.Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    after_application = fields.Integer(required=True)
+    views = fields.List(fields.String(), required=True)
+
+
 class ProtocolSchema(ma.Schema):
-    name = fields.String(required=True)
+    name = fields.String(required=True, attribute="protocol.name")
     source_note = fields.String()
-    stamp_needle_mm = fields.Float()
-    passes_per_area = fields.Integer()
-    massage_seconds = fields.Integer()
-    min_gap_hours = fields.Integer()
-    applications_total = fields.Integer()
-    applications_per_kit = fields.Integer()
-    vials_per_kit = fields.Integer()
-    doses_per_vial = fields.Integer()
-    side_effect_pain_threshold = fields.Integer()
+    stamp_needle_mm = fields.Float(attribute="protocol.stamp_needle_mm")
+    passes_per_area = fields.Integer(attribute="protocol.passes_per_area")
+    massage_seconds = fields.Integer(attribute="protocol.massage_seconds")
+    min_gap_hours = fields.Integer(attribute="protocol.min_gap_hours")
+    applications_total = fields.Integer(attribute="protocol.applications_total")
+    applications_per_kit = fields.Integer(attribute="protocol.applications_per_kit")
+    vials_per_kit = fields.Integer(attribute="protocol.vials_per_kit")
+    doses_per_vial = fields.Integer(attribute="protocol.doses_per_vial")
+    side_effect_pain_threshold = fields.Integer(attribute="protocol.side_effect_pain_threshold")
     steps = fields.List(fields.Nested(StepSchema))
     aftercare = fields.List(fields.String())
-    missed_rule = fields.String()
-    views = fields.List(fields.Dict())
-    checkpoints = fields.List(fields.Dict())
-    target_areas = fields.List(fields.Dict())
+    missed_rule = fields.String(attribute="protocol.missed_rule_text")
+    views = fields.List(fields.Nested(PhotoViewSchema), attribute="protocol.views")
+    checkpoints = fields.List(fields.Nested(CheckpointSchema), attribute="protocol.checkpoints")
+    target_areas = fields.List(fields.Nested(KeyLabelSchema))
 
 
 class StepEventSchema(StrictSchema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=30))
     completed_at = instant(required=True)
-
-
-class CheckInSchema(StrictSchema):
-    redness = fields.String(load_default=None, validate=validate.OneOf(SEVERITIES))
-    irritation = fields.String(load_default=None, validate=validate.OneOf(SEVERITIES))
-    pain = fields.Integer(load_default=None, strict=True, validate=validate.Range(0, 10))
-    notes = fields.String(load_default=None, validate=validate.Length(max=1000))
 
 
 class CompleteSchema(StrictSchema):
@@ -178,7 +196,7 @@ def get_protocol():
 @bp.response(200, SettingsSchema)
 def get_settings():
     """Reminder days and time, time zone and quiet hours."""
-    return settings.settings_body(account().user)
+    return settings.reminder_settings(account().user)
 
 
 @bp.patch("/settings")
@@ -191,7 +209,7 @@ def patch_settings(data):
     patient = account().user
     course = settings.update_settings(patient, data)
     db.session.commit()
-    return settings.settings_body(patient, course)
+    return settings.reminder_settings(patient, course)
 
 
 @bp.post("/applications/<int:number>/complete")
@@ -220,15 +238,13 @@ def complete_application(headers, data, number):
             steps=steps,
             check_in=check_in,
         )
-        return 201, {"application": today.application_body(course, number), "flagged": log.flagged}
+        return 201, CompletedSchema().dump(today.Completed(today.application(course, number), log.flagged))
 
     fingerprint = idempotency.request_fingerprint("POST", request.path, raw)
     status, body = idempotency.run_once(
         f"patient:{patient.id}", headers["idempotency_key"], fingerprint, handler
     )
-    if status >= 400:
-        # A stored refusal is replayed as the error it was, not through the success schema.
-        response = jsonify(body)
-        response.status_code = status
-        return response
-    return body, status
+    # The answer as first given (stored already serialised), and a replay of it, alike.
+    response = jsonify(body)
+    response.status_code = status
+    return response

@@ -8,9 +8,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import StrictSchema, text
+from anagen.api.schemas import Instant, StrictSchema, text
 from anagen.auth.policy import account, get_reminder, requires
-from anagen.clock import iso
 from anagen.extensions import db, limiter
 from anagen.reminders import occurrences as reminders
 from anagen.reminders import subscriptions as push
@@ -45,14 +44,14 @@ class SubscribedSchema(ma.Schema):
 
 class QueuedSchema(ma.Schema):
     id = fields.Integer(required=True)
-    due_at = fields.String(required=True)
+    due_at = Instant(required=True)
 
 
 @bp.get("/push/public-key")
 @bp.response(200, PublicKeySchema)
 def public_key():
     """The VAPID public key (applicationServerKey) for PushManager.subscribe()."""
-    return {"public_key": push.vapid_keys().public_key}
+    return push.vapid_keys()
 
 
 @bp.put("/me/push-subscriptions")
@@ -90,7 +89,7 @@ def send_test():
     """Queue a test notification for every device of the patient."""
     occurrence = reminders.queue_test(account().user)
     db.session.commit()
-    return {"id": occurrence.id, "due_at": iso(occurrence.due_at)}
+    return occurrence
 
 
 @bp.post("/me/reminders/<int:occurrence_id>/snooze")
@@ -100,4 +99,4 @@ def snooze(occurrence_id):
     """Remind again in an hour."""
     occurrence = reminders.snooze(get_reminder(account(), occurrence_id))
     db.session.commit()
-    return {"id": occurrence.id, "due_at": iso(occurrence.due_at)}
+    return occurrence

@@ -7,13 +7,11 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictBoolean, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, Instant, SessionSchema, StrictBoolean, StrictSchema, text
 from anagen.auth import audit
 from anagen.auth.views import begin
 from anagen.clinic import invites
-from anagen.clock import iso
-from anagen.extensions import db, limiter
-from anagen.models import Patient
+from anagen.extensions import limiter
 
 bp = Blueprint("invites", __name__, url_prefix="/api/invites", description="Redeeming a clinic's invite")
 
@@ -29,10 +27,10 @@ class RedeemSchema(StrictSchema):
 
 
 class InviteInfoSchema(ma.Schema):
-    clinic_name = fields.String(required=True)
-    first_name = fields.String(required=True)
-    email = fields.String(allow_none=True)
-    expires_at = fields.String(required=True)
+    clinic_name = fields.String(required=True, attribute="patient.clinic.name")
+    first_name = fields.String(required=True, attribute="patient.first_name")
+    email = fields.String(allow_none=True, attribute="patient.email")
+    expires_at = Instant(required=True, attribute="invite.expires_at")
 
 
 def _ip_key() -> str:
@@ -47,14 +45,7 @@ def _ip_key() -> str:
 @bp.alt_response(410, description="Invite used or expired")
 def lookup(data):
     """Who the invite is for, so the patient can check it is theirs."""
-    invite = invites.find_invite(data["token"])
-    patient = db.session.get(Patient, invite.patient_id)
-    return {
-        "clinic_name": patient.clinic.name,
-        "first_name": patient.first_name,
-        "email": patient.email,
-        "expires_at": iso(invite.expires_at),
-    }
+    return invites.invite_info(data["token"])
 
 
 @bp.post("/redeem")

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import HHMM, StrictBoolean, StrictSchema, instant, text
+from anagen.api.schemas import HHMM, Instant, StrictBoolean, StrictSchema, instant, text
 from anagen.auth.policy import account, get_patient, patients_of, record_action, requires
 from anagen.clinic import invites, messages
 from anagen.clinic.enrolment import INDICATIONS, Enrolment, enrol_patient
+from anagen.clinic.schemas import MessageSchema
 from anagen.clock import iso
 from anagen.course.courses import CheckIn, record_application, require_course
-from anagen.course.today import SCALP_AREAS, application_body, plan
-from anagen.course.views import CheckInSchema, PlanItemSchema
+from anagen.course.schemas import CheckInSchema, PlanItemSchema, PlanSchema
+from anagen.course.today import SCALP_AREAS, Plan, application, plan
 from anagen.extensions import db
-from anagen.models import Patient
+from anagen.models import Course, Patient
 
 bp = Blueprint(
     "clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic"
@@ -50,10 +53,17 @@ class EnrolSchema(StrictSchema):
     kit_batch_numbers = fields.List(text(60), load_default=list, validate=validate.Length(max=4))
 
 
+class HasValue(fields.Boolean):
+    """True when the attribute it reads is set: an account is active once it has a password."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value is not None
+
+
 class InviteSchema(ma.Schema):
     id = fields.Integer(required=True)
     link = fields.String(required=True)
-    expires_at = fields.String(required=True)
+    expires_at = Instant(required=True)
     qr_svg = fields.String(required=True)
     qr_png = fields.String(required=True)
 
@@ -65,42 +75,45 @@ class PatientSummarySchema(ma.Schema):
     email = fields.String(allow_none=True)
     indication = fields.String()
     time_zone = fields.String()
-    account_active = fields.Boolean()
-    photo_consent_at = fields.String(allow_none=True)
+    account_active = HasValue(attribute="password_hash")
+    photo_consent_at = Instant(allow_none=True)
 
 
 class PatientDetailSchema(PatientSummarySchema):
     phone = fields.String(allow_none=True)
     target_areas = fields.List(fields.String())
     suitability = fields.Dict()
-    plan = fields.Dict()
+    plan = fields.Nested(PlanSchema)
+
+    def get_attribute(self, obj: PatientDetail, attr, default):
+        # The plan sits beside the patient; every other field is the patient's own.
+        return super().get_attribute(obj if attr == "plan" else obj.patient, attr, default)
 
 
 class EnrolledSchema(ma.Schema):
     patient = fields.Nested(PatientSummarySchema, required=True)
-    course_id = fields.Integer(required=True)
+    course_id = fields.Integer(required=True, attribute="course.id")
     invite = fields.Nested(InviteSchema, required=True)
 
 
-def summary(p: Patient) -> dict:
-    return {
-        "id": p.id,
-        "first_name": p.first_name,
-        "last_name": p.last_name,
-        "email": p.email,
-        "indication": p.indication,
-        "time_zone": p.time_zone,
-        "account_active": p.password_hash is not None,
-        "photo_consent_at": iso(p.photo_consent_at),
-    }
+@dataclass(frozen=True)
+class PatientDetail:
+    patient: Patient
+    plan: Plan
 
 
-def _new_invite(patient: Patient) -> dict:
+@dataclass(frozen=True)
+class Enrolled:
+    patient: Patient
+    course: Course
+    invite: invites.IssuedInvite
+
+
+def _new_invite(patient: Patient) -> invites.IssuedInvite:
     acct = account()
-    invite, token = invites.issue_invite(patient, acct.user)
-    record_action(acct, "invite_issued", "patient", patient.id, expires_at=iso(invite.expires_at))
-    link = invites.invite_link(current_app.config["PUBLIC_BASE_URL"], token)
-    return {"id": invite.id, "link": link, "expires_at": iso(invite.expires_at), **invites.qr_codes(link)}
+    issued = invites.hand_over(patient, acct.user, current_app.config["PUBLIC_BASE_URL"])
+    record_action(acct, "invite_issued", "patient", patient.id, expires_at=iso(issued.expires_at))
+    return issued
 
 
 @bp.get("")
@@ -109,7 +122,7 @@ def _new_invite(patient: Patient) -> dict:
 def list_patients():
     """The clinic's patients, by name."""
     query = patients_of(account()).order_by(Patient.last_name, Patient.first_name, Patient.id)
-    return [summary(p) for p in db.session.scalars(query)]
+    return db.session.scalars(query).all()
 
 
 @bp.post("")
@@ -124,7 +137,7 @@ def enrol(data):
     record_action(acct, "patient_enrolled", "patient", patient.id)
     invite = _new_invite(patient)
     db.session.commit()
-    return {"patient": summary(patient), "course_id": course.id, "invite": invite}
+    return Enrolled(patient, course, invite)
 
 
 @bp.get("/<int:patient_id>")
@@ -133,13 +146,7 @@ def enrol(data):
 def get_patient_detail(patient_id):
     """One patient of the clinic with their course plan."""
     patient = get_patient(account(), patient_id)
-    return {
-        **summary(patient),
-        "phone": patient.phone,
-        "target_areas": patient.target_areas,
-        "suitability": patient.suitability,
-        "plan": plan(patient),
-    }
+    return PatientDetail(patient, plan(patient))
 
 
 @bp.post("/<int:patient_id>/invites")
@@ -173,16 +180,9 @@ def record_in_clinic(data, patient_id, number):
         course, number, completed_at=data["completed_at"], check_in=check_in, recorded_by_staff_id=acct.id
     )
     record_action(acct, "application_recorded", "patient", patient.id)
-    body = application_body(course, number)
+    recorded = application(course, number)
     db.session.commit()
-    return body
-
-
-class MessageSchema(ma.Schema):
-    id = fields.Integer(required=True)
-    text = fields.String(required=True)
-    created_at = fields.String(required=True)
-    author = fields.String(required=True)
+    return recorded
 
 
 class NewMessageSchema(StrictSchema):
@@ -195,7 +195,7 @@ class NewMessageSchema(StrictSchema):
 def list_messages(patient_id):
     """Messages the clinic has sent the patient, newest first."""
     patient = get_patient(account(), patient_id)
-    return [messages.message_body(m) for m in messages.messages_for(patient.id)]
+    return messages.messages_for(patient.id)
 
 
 @bp.post("/<int:patient_id>/messages")
@@ -209,4 +209,4 @@ def send_message(data, patient_id):
     message = messages.send_message(patient, acct.user, data["text"])
     record_action(acct, "message_sent", "patient", patient.id)
     db.session.commit()
-    return messages.message_body(message)
+    return message

@@ -50,7 +50,7 @@ class ClinicSettingsChangeSchema(StrictSchema):
 @bp.response(200, ClinicSettingsSchema)
 def get_settings():
     """The clinic's settings and the protocol parameters it may adjust, with their safe bounds."""
-    return clinic_settings.settings_body(account().user.clinic)
+    return clinic_settings.clinic_settings(account().user.clinic)
 
 
 @bp.patch("/settings")
@@ -65,4 +65,4 @@ def patch_settings(data):
     clinic_settings.update_settings(clinic, data)
     record_action(acct, "clinic_settings_changed", "clinic", clinic.id)
     db.session.commit()
-    return clinic_settings.settings_body(clinic)
+    return clinic_settings.clinic_settings(clinic)
