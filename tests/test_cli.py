@@ -20,11 +20,11 @@ def test_setup_loads_the_demo_clinic_once(app, runner):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 1
         patients = db.session.scalars(sa.select(Patient).order_by(Patient.first_name)).all()
         assert [p.first_name for p in patients] == ["Ava", "Ben", "Chloe", "Dev", "Erin"]
-        done = {p.first_name: today(p)["course"]["applications_done"] for p in patients}
+        done = {p.first_name: today(p).course.applications_done for p in patients}
         # Each story on every day and hour: tests/clinic/test_demo.py.
         assert done["Dev"] == 1 and done["Erin"] == 24 and done["Ben"] >= 1
         assert 0 < done["Ava"] < 12 < done["Chloe"] < 24
-        assert today(patients[1])["adherence"]["missed"] == 2  # Ben missed two
+        assert today(patients[1]).adherence.missed == 2  # Ben missed two
 
 
 def test_demo_load_refuses_to_load_twice(runner):

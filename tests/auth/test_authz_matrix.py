@@ -179,7 +179,7 @@ def _fresh_invite_token(w: World, actor: str) -> str:
     """An unused invite of a new patient in the caller's own clinic (X for the signed out)."""
     clinic = db.session.get(Clinic, w.clinic_y if actor == ADM_Y else w.clinic_x)
     patient, _ = make_enrolled_patient(clinic, password=None)
-    _invite, token = invites.issue_invite(patient)
+    _invite, token = invites.issue_invite(patient, None, dt.timedelta(days=7))
     db.session.commit()
     return token
 

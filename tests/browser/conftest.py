@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import threading
@@ -177,7 +178,7 @@ def invite_for(app_ctx):
 
     def make(clinic, **overrides):
         patient, course = make_enrolled_patient(clinic, password=None, **overrides)
-        _invite, token = issue_invite(patient)
+        _invite, token = issue_invite(patient, None, dt.timedelta(days=7))
         db.session.commit()
         return patient, course, token
 

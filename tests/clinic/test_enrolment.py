@@ -215,3 +215,18 @@ def test_staff_see_only_their_clinic_patients(app_ctx, make_api):
     assert [p["id"] for p in x.get("/api/clinic/patients").get_json()] == [px.id]
     assert x.get(f"/api/clinic/patients/{py.id}").status_code == 404
     assert x.post(f"/api/clinic/patients/{py.id}/invites").status_code == 404
+
+
+def test_invite_ttl_days_sets_how_long_an_invite_works(app_ctx, api, make_api, monkeypatch):
+    monkeypatch.setitem(app_ctx.config, "INVITE_TTL_DAYS", 2)
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    body = api.post("/api/clinic/patients", enrol_body()).get_json()
+    token = invite_token(body["invite"]["link"])
+    now = dt.datetime.now(dt.UTC)
+    with time_machine.travel(now + dt.timedelta(days=1, hours=23)):
+        assert make_api().post("/api/invites/lookup", {"token": token}).status_code == 200
+    with time_machine.travel(now + dt.timedelta(days=2, hours=1)):
+        response = make_api().post("/api/invites/lookup", {"token": token})
+        assert response.status_code == 410
+        assert response.get_json()["error"]["code"] == "invite_expired"

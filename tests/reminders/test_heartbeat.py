@@ -32,3 +32,14 @@ def test_a_recent_heartbeat_is_ok_and_a_stale_one_degraded(client, app_ctx):
         assert body["dispatcher_last_seen"] == now.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         beat("host-b:2")  # another dispatcher is alive
         assert health(client)["status"] == "ok"
+
+
+def test_a_dispatcher_tick_leaves_a_heartbeat(client, app_ctx):
+    from anagen.reminders.loop import tick
+
+    class NoSender:
+        def send_many(self, messages):
+            return []
+
+    tick(app_ctx, NoSender(), 10, {"ticks": 1})
+    assert health(client)["status"] == "ok"

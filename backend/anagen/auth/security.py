@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app, g, request
 from flask_login import current_user
 
-from anagen.auth import accounts
+from anagen.auth import accounts, audit
 from anagen.errors import Unauthenticated
-from anagen.extensions import login_manager
+from anagen.extensions import db, login_manager
+from anagen.models import Patient, StaffUser
 
 SESSION_COOKIE = "anagen_session"
 CSRF_COOKIE = "anagen_csrf"
@@ -141,3 +143,32 @@ def init_app(app) -> None:
     app.before_request(_fresh_request_state)
     app.before_request(check_csrf)
     app.after_request(set_cookies_and_headers)
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """A session as the apps see it: the signed-in account (or none) and the CSRF token to send back."""
+
+    account: accounts.Account | None
+    csrf_token: str
+
+    @property
+    def authenticated(self) -> bool:
+        return self.account is not None
+
+
+def current_session() -> SessionState:
+    """This request's session, signed in or not."""
+    acct = current_user._get_current_object() if current_user.is_authenticated else None
+    return SessionState(account=acct, csrf_token=current_csrf_token())
+
+
+def begin(kind: str, user: StaffUser | Patient) -> SessionState:
+    """Start a fresh session for a user (audited) and answer with it."""
+    record, token = accounts.start_session(kind, user, request.headers.get("User-Agent"))
+    signed_in(token)
+    audit.record(
+        "sign_in", clinic_id=user.clinic_id, actor_type=kind, actor_id=user.id, ip=request.remote_addr
+    )
+    db.session.commit()
+    return SessionState(account=accounts.Account(kind, user, record), csrf_token=current_csrf_token())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask import request
 from flask_login import current_user, login_required
 from flask_smorest import Blueprint
@@ -12,10 +10,9 @@ from marshmallow import fields, validate
 from anagen.api.schemas import NEW_PASSWORD, SessionSchema, StrictSchema, text
 from anagen.auth import accounts, audit
 from anagen.auth.policy import account, record_action
-from anagen.auth.security import current_csrf_token, signed_in, signed_out
+from anagen.auth.security import begin, current_session, signed_out
 from anagen.errors import Unauthenticated
 from anagen.extensions import db, limiter
-from anagen.models import Patient, StaffUser
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Signing in and out")
 
@@ -33,35 +30,6 @@ class PasswordChangeSchema(StrictSchema):
 
 class ReauthSchema(StrictSchema):
     password = text(256)
-
-
-@dataclass(frozen=True)
-class SessionState:
-    """A session as the apps see it: the signed-in account (or none) and the CSRF token to send back."""
-
-    account: accounts.Account | None
-    csrf_token: str
-
-    @property
-    def authenticated(self) -> bool:
-        return self.account is not None
-
-
-def current_session() -> SessionState:
-    """This request's session, signed in or not."""
-    acct = current_user._get_current_object() if current_user.is_authenticated else None
-    return SessionState(account=acct, csrf_token=current_csrf_token())
-
-
-def begin(kind: str, user: StaffUser | Patient) -> SessionState:
-    """Start a fresh session for a user (audited) and answer with it."""
-    record, token = accounts.start_session(kind, user, request.headers.get("User-Agent"))
-    signed_in(token)
-    audit.record(
-        "sign_in", clinic_id=user.clinic_id, actor_type=kind, actor_id=user.id, ip=request.remote_addr
-    )
-    db.session.commit()
-    return SessionState(account=accounts.Account(kind, user, record), csrf_token=current_csrf_token())
 
 
 def _login_account_key() -> str:

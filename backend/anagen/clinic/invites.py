@@ -18,8 +18,6 @@ from anagen.errors import Gone, InvalidInput, NotFound
 from anagen.extensions import db
 from anagen.models import Invite, Patient, StaffUser
 
-DEFAULT_TTL = dt.timedelta(days=7)
-
 
 @dataclass(frozen=True)
 class IssuedInvite:
@@ -40,9 +38,7 @@ class InviteInfo:
     patient: Patient
 
 
-def issue_invite(
-    patient: Patient, staff: StaffUser | None = None, ttl: dt.timedelta = DEFAULT_TTL
-) -> tuple[Invite, str]:
+def issue_invite(patient: Patient, staff: StaffUser | None, ttl: dt.timedelta) -> tuple[Invite, str]:
     """A new invite (any earlier unused one is withdrawn) and its token, shown only once."""
     now = utcnow()
     db.session.execute(
@@ -62,9 +58,9 @@ def issue_invite(
     return invite, token
 
 
-def hand_over(patient: Patient, staff: StaffUser | None, base_url: str) -> IssuedInvite:
+def hand_over(patient: Patient, staff: StaffUser | None, base_url: str, ttl: dt.timedelta) -> IssuedInvite:
     """A new invite for the patient, with its link and QR codes (the earlier invite stops working)."""
-    invite, token = issue_invite(patient, staff)
+    invite, token = issue_invite(patient, staff, ttl)
     link = invite_link(base_url, token)
     return IssuedInvite(invite.id, invite.expires_at, link, **qr_codes(link))
 

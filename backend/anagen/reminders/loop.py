@@ -7,7 +7,7 @@ import logging
 import signal
 
 from anagen.extensions import db
-from anagen.reminders import dispatcher
+from anagen.reminders import dispatcher, heartbeat
 from anagen.reminders import occurrences as reminders
 from anagen.reminders.subscriptions import make_sender
 from anagen.webpush.workers import default_sender_processes
@@ -27,6 +27,7 @@ def tick(app, sender, batch_size: int, state: dict) -> None:
                 if created:
                     log.info("materialised %d reminders", created)
             dispatcher.dispatch_until_idle(sender, batch_size)
+            heartbeat.beat()
         except Exception:
             # A database restart must not kill the process: log, roll back, next tick retries.
             log.exception("dispatcher tick failed")

@@ -31,7 +31,7 @@ class SubscriptionSchema(StrictSchema):
         required=True, schemes={"https", "http"}, require_tld=False, validate=validate.Length(max=1024)
     )
     keys = fields.Nested(KeysSchema, required=True)
-    expirationTime = fields.Raw(load_default=None, allow_none=True)
+    expirationTime = fields.Float(allow_none=True, load_default=None)
 
 
 class EndpointSchema(StrictSchema):

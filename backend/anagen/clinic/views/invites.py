@@ -9,7 +9,7 @@ from marshmallow import fields
 
 from anagen.api.schemas import NEW_PASSWORD, Instant, SessionSchema, StrictBoolean, StrictSchema, text
 from anagen.auth import audit
-from anagen.auth.views import begin
+from anagen.auth.security import begin
 from anagen.clinic import invites
 from anagen.extensions import limiter
 

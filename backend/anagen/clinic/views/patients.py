@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import marshmallow as ma
@@ -111,7 +112,12 @@ class Enrolled:
 
 def _new_invite(patient: Patient) -> invites.IssuedInvite:
     acct = account()
-    issued = invites.hand_over(patient, acct.user, current_app.config["PUBLIC_BASE_URL"])
+    issued = invites.hand_over(
+        patient,
+        acct.user,
+        current_app.config["PUBLIC_BASE_URL"],
+        dt.timedelta(days=current_app.config["INVITE_TTL_DAYS"]),
+    )
     record_action(acct, "invite_issued", "patient", patient.id, expires_at=iso(issued.expires_at))
     return issued
 
