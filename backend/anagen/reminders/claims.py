@@ -28,7 +28,6 @@ _OCC = ReminderOccurrence.__table__
 _SUB = PushSubscription.__table__
 _APP = PlannedApplication.__table__
 
-LEASE = dt.timedelta(minutes=2)
 DONE_CANCELS = ("due", "follow_up", "missed")
 
 
@@ -53,10 +52,9 @@ class Device:
 
 
 def lease_duration() -> dt.timedelta:
-    """How long a claim holds: `DISPATCH_LEASE_SECONDS` in the app config, else LEASE.
+    """How long a claim holds: `DISPATCH_LEASE_SECONDS` (config.py holds its one default).
     Longer than a batch takes to send, or a slow batch is claimed (and sent) twice."""
-    seconds = current_app.config.get("DISPATCH_LEASE_SECONDS")
-    return dt.timedelta(seconds=float(seconds)) if seconds else LEASE
+    return dt.timedelta(seconds=float(current_app.config["DISPATCH_LEASE_SECONDS"]))
 
 
 def is_postgres() -> bool:
