@@ -1,6 +1,12 @@
 // The JSON API client of both apps: same-origin cookies, the CSRF token on every change,
-// one error type.
-let csrfToken = null;
+// one error type. The server derives the CSRF token from the session (anagen/auth/security.py),
+// so a token sent under another session's cookie is refused: the client remembers whose
+// session each token came from, and a change made for one account (`owner`) is only sent
+// with that account's token.
+let csrf = { token: null, owner: null };
+
+// The key an account's data on this device is filed under: "patient:12".
+export const ownerOf = (account) => (account ? `${account.type}:${account.id}` : null);
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
@@ -22,15 +28,16 @@ function defaultMessage(status) {
   return "That did not work. Please try again.";
 }
 
-function setCsrf(token) {
-  if (token) csrfToken = token;
-}
-
-export async function request(method, path, body, headers = {}) {
+// `owner`: send only while the session in hand is that account's (else a 401 "other_account",
+// and nothing leaves the device).
+export async function request(method, path, body, headers = {}, { owner } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
   if (method !== "GET") {
-    if (!csrfToken) await session();
-    init.headers["X-CSRF-Token"] = csrfToken;
+    if (!csrf.token) await session();
+    if (owner !== undefined && csrf.owner !== owner) {
+      throw new ApiError(401, { error: { code: "other_account", message: "Signed in as someone else." } });
+    }
+    init.headers["X-CSRF-Token"] = csrf.token;
   }
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -44,7 +51,8 @@ export async function request(method, path, body, headers = {}) {
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw new ApiError(response.status, data, response.headers.get("Retry-After"));
-  if (data && data.csrf_token) setCsrf(data.csrf_token);
+  // Every session answer (session, sign-in, invite) says whose session the token belongs to.
+  if (data && data.csrf_token) csrf = { token: data.csrf_token, owner: data.authenticated ? ownerOf(data.account) : null };
   return data;
 }
 
@@ -55,4 +63,7 @@ export const patch = (path, body) => request("PATCH", path, body);
 export const session = () => request("GET", "/api/auth/session");
 // `account` is "patient" or "staff": the server checks the email against that kind of account.
 export const login = (email, password, account) => post("/api/auth/login", { email, password, account });
-export const logout = () => post("/api/auth/logout");
+export async function logout() {
+  await post("/api/auth/logout");
+  csrf = { token: null, owner: null };
+}

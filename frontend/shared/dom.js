@@ -89,3 +89,27 @@ export async function busy(btn, text, fn) {
     btn.textContent = original;
   }
 }
+
+// A question in a modal <dialog> (focus stays inside it, Escape answers no). The safe
+// answer `no` has the focus first; resolves true only for `yes`. Focus then returns to
+// where it was.
+export function ask({ title, text, yes, no, danger = true }) {
+  return new Promise((resolve) => {
+    const back = document.activeElement;
+    const dialog = h(
+      "dialog",
+      { class: "ask", "aria-labelledby": "ask-title", "aria-describedby": "ask-text" },
+      h("h2", { id: "ask-title" }, title),
+      h("p", { id: "ask-text" }, text),
+      button(no, () => dialog.close("no"), { autofocus: true }),
+      button(yes, () => dialog.close("yes"), { kind: danger ? "secondary danger" : "secondary" })
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (back && back.isConnected) back.focus();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}

@@ -49,7 +49,9 @@ def onboard(page, token, *, check=None):
     page.heading("Today")
 
 
-def do_application(page, *, check=None, pain=2, fast_forward=None):
+def do_application(
+    page, *, check=None, pain=2, fast_forward=None, note="Slight tingling, gone after ten minutes."
+):
     """From Today, runs every step of the guided application and finishes it."""
     check = check or (lambda name: None)
     page.get_by_role("button", name="Start application").click()
@@ -86,7 +88,7 @@ def do_application(page, *, check=None, pain=2, fast_forward=None):
     page.get_by_role("group", name="Redness").get_by_label("Mild").check()
     page.get_by_role("group", name="Irritation").get_by_label("None").check()
     page.get_by_role("group", name="Pain now").get_by_label(str(pain), exact=True).check()
-    page.get_by_label("Anything else").fill("Slight tingling, gone after ten minutes.")
+    page.get_by_label("Anything else").fill(note)
     check("session-check-in")
     page.get_by_role("button", name="Finish application").click()
     page.heading("Application done")
@@ -251,3 +253,40 @@ def set_notification_permission(page, setting: str) -> None:
             "browserContextId": info["browserContextId"],
         },
     )
+
+
+def device_storage(page) -> dict:
+    """Everything the app keeps in the browser: each IndexedDB database's records (per
+    store), localStorage, sessionStorage and the Cache Storage names."""
+    return page.evaluate(
+        """async () => {
+            const dbs = {};
+            for (const { name, version } of await indexedDB.databases()) {
+                const db = await new Promise((resolve, reject) => {
+                    const req = indexedDB.open(name, version);
+                    req.onsuccess = () => resolve(req.result);
+                    req.onerror = () => reject(req.error);
+                });
+                const stores = {};
+                for (const store of db.objectStoreNames) {
+                    stores[store] = await new Promise((resolve) => {
+                        const req = db.transaction(store).objectStore(store).getAll();
+                        req.onsuccess = () => resolve(req.result);
+                    });
+                }
+                db.close();
+                dbs[name] = stores;
+            }
+            return {
+                indexeddb: dbs,
+                local: { ...localStorage },
+                session: { ...sessionStorage },
+                caches: await caches.keys(),
+            };
+        }"""
+    )
+
+
+def outbox_settled(page) -> None:
+    """Waits for the app's outbox to finish a replay of its own (whatever it was sending)."""
+    page.evaluate("() => import('/app/js/outbox.js').then((outbox) => outbox.replay())")

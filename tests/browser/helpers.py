@@ -94,3 +94,25 @@ def due_reminder(course_id: int, number: int = 2) -> int:
     db.session.add(occ)
     db.session.commit()
     return occ.id
+
+
+def end_sessions(patient_id: int) -> None:
+    """Every session of the patient ends on the server (as after a password change elsewhere)."""
+    from anagen.auth.accounts import end_sessions as revoke
+
+    db.session.rollback()
+    revoke("patient", patient_id)
+    db.session.commit()
+
+
+def recorded_check_ins(course_id: int, number: int) -> list[tuple[int | None, str | None, bool]]:
+    """(pain, notes, flagged) of each record the server holds for application `number`."""
+    from anagen.models import ApplicationLog, PlannedApplication
+
+    db.session.rollback()
+    rows = db.session.execute(
+        sa.select(ApplicationLog.pain, ApplicationLog.notes, ApplicationLog.flagged)
+        .join(PlannedApplication, ApplicationLog.planned_application_id == PlannedApplication.id)
+        .where(PlannedApplication.course_id == course_id, PlannedApplication.number == number)
+    )
+    return [tuple(row) for row in rows]

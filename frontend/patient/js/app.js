@@ -1,6 +1,5 @@
 // Boot: service worker, who is signed in, routes, and the outbox replay.
 import "./install.js";
-import * as db from "./db.js";
 import * as outbox from "./outbox.js";
 import * as push from "./push.js";
 import * as router from "./router.js";
@@ -36,6 +35,7 @@ router.route("/reminder/:id", snooze.reminder, { name: "snooze" });
 
 router.setGuard(async (match) => {
   const name = match.options.name;
+  if (!state.account) renderSync([]); // what waits belongs to someone not signed in
   if (!PUBLIC.has(name) && !state.account) {
     router.go("/login", { replace: true });
     return false;
@@ -93,10 +93,10 @@ async function boot() {
     outbox.start(onSynced);
     push.resync();
   }
-  else if (await db.exists()) outbox.pending().then(renderSync);
 }
 
-// Login and invite screens announce a new session; the outbox starts for that patient.
+// Login and invite screens announce a new session (any other account's data already gone):
+// the outbox replays what this account left waiting.
 window.addEventListener("anagen:signedin", () => {
   outbox.start(onSynced);
   push.resync();

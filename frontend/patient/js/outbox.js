@@ -1,10 +1,15 @@
 // The outbox: completed applications and settings changes wait here until the server has
-// them. Replayed from the page (Background Sync is Chromium-only) on start, on `online` and
-// when the app becomes visible. Each item keeps the Idempotency-Key made when it was
-// queued, so a replay after a lost response is recorded once. Nothing is dropped silently:
-// an item the server refuses stays, marked failed, until the patient retries or removes it.
+// them. Replayed from the page (Background Sync is Chromium-only) on start, on sign-in, on
+// `online` and when the app becomes visible. Each item keeps the Idempotency-Key made when it
+// was queued, so a replay after a lost response is recorded once. Each item belongs to the
+// account that queued it (item.owner) and is only ever sent with that account's session
+// (api.request's `owner`); other accounts neither see nor send it. Nothing is dropped
+// silently: an item the server refuses stays, marked failed, until the patient retries or
+// removes it.
 import { ApiError, request, session } from "/shared/api.js";
+import { plural } from "/shared/format.js";
 import * as db from "./db.js";
+import { me } from "./state.js";
 
 const listeners = new Set();
 let replaying = null;
@@ -15,11 +20,34 @@ const notify = async () => {
   listeners.forEach((fn) => fn(items));
 };
 
-export const pending = () => db.outboxAll().catch(() => []);
+// The signed-in account's items (none while signed out).
+export async function pending() {
+  const owner = me();
+  if (!owner) return [];
+  return (await db.outboxAll().catch(() => [])).filter((i) => i.owner === owner);
+}
+
+// Every item on this device, whoever queued it, without creating the database.
+export const stored = async () => ((await db.exists()) ? db.outboxAll().catch(() => []) : []);
+
+const NOUNS = { complete: "application", settings: "settings change" };
+
+// What the items are, in words: "1 application", "2 applications and 1 settings change".
+export function describe(items) {
+  const counts = new Map();
+  for (const item of items) {
+    const noun = NOUNS[item.kind] || "change";
+    counts.set(noun, (counts.get(noun) || 0) + 1);
+  }
+  return [...counts].map(([noun, n]) => plural(n, noun)).join(" and ");
+}
 
 export async function enqueue({ kind, method, path, body, label, number = null }) {
+  const owner = me();
+  if (!owner) throw new Error("signed out");
   const item = {
     key: crypto.randomUUID(),
+    owner,
     kind,
     number,
     method,
@@ -43,7 +71,7 @@ export async function remove(key) {
 
 export async function retry(key) {
   const item = (await pending()).find((i) => i.key === key);
-  if (item) await db.outboxPut({ ...item, status: "waiting", error: null });
+  if (item) await db.outboxUpdate({ ...item, status: "waiting", error: null });
   return replay();
 }
 
@@ -67,7 +95,7 @@ async function drain() {
 
 async function send(item, csrfRetried = false) {
   try {
-    const result = await request(item.method, item.path, item.body, { "Idempotency-Key": item.key });
+    const result = await request(item.method, item.path, item.body, { "Idempotency-Key": item.key }, { owner: item.owner });
     await db.outboxDelete(item.key);
     return result || {};
   } catch (err) {
@@ -76,25 +104,34 @@ async function send(item, csrfRetried = false) {
       await session().catch(() => null);
       return send(item, true);
     }
-    // Offline, server trouble, "still working on it" or signed out: keep it and try later.
+    // Offline, server trouble, "still working on it", signed out or signed in as someone
+    // else: keep it and try later.
     if (err.offline || err.status >= 500 || err.status === 429 || err.status === 401 || err.code === "request_in_progress") {
-      await db.outboxPut({ ...item, attempts: item.attempts + 1 });
+      await db.outboxUpdate({ ...item, attempts: item.attempts + 1 });
       return "stop";
     }
-    await db.outboxPut({ ...item, attempts: item.attempts + 1, status: "failed", error: { code: err.code, message: err.message } });
+    await db.outboxUpdate({ ...item, attempts: item.attempts + 1, status: "failed", error: { code: err.code, message: err.message } });
     return null;
   }
 }
 
 let started = false;
+let synced = () => {};
+// After any run in progress (it may have stopped on the session that just ended), a run of its own.
+const go = () =>
+  (replaying || Promise.resolve())
+    .catch(() => {})
+    .then(replay)
+    .then((done) => done.length && synced(done))
+    .catch(() => {});
+
+// On start and on every sign-in: replay now, then whenever the device is back online or the app visible.
 export function start(onSynced) {
-  if (started) return;
-  started = true;
-  const go = () =>
-    replay()
-      .then((done) => done.length && onSynced(done))
-      .catch(() => {});
-  window.addEventListener("online", go);
-  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && go());
+  synced = onSynced;
+  if (!started) {
+    started = true;
+    window.addEventListener("online", go);
+    document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && go());
+  }
   go();
 }

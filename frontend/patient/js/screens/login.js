@@ -1,5 +1,6 @@
 // Sign in for returning patients.
 import * as api from "/shared/api.js";
+import * as outbox from "../outbox.js";
 import { adoptSession } from "../state.js";
 import { h, show, screen, alert, busy } from "/shared/dom.js";
 import { go } from "../router.js";
@@ -35,10 +36,24 @@ export function render() {
       }
     });
   });
+  // On a shared phone: what someone signed out left unsent, without saying whose it is.
+  const waiting = h("div", {});
+  outbox.stored().then((items) => {
+    if (!items.length) return;
+    const it = items.length === 1 ? "it" : "them";
+    waiting.append(
+      alert(
+        `${outbox.describe(items)} saved on this phone ${items.length === 1 ? "has" : "have"} not been sent yet. ` +
+          `Signing in to the account that saved ${it} sends ${it}; signing in to another account removes ${it} from this phone.`,
+        "warn"
+      )
+    );
+  });
   show(
     screen(
       "Sign in",
       h("p", {}, "Use the email your clinic has for you and the password you set when you joined."),
+      waiting,
       form,
       h("p", { class: "hint" }, "New patient? Open the invite link or scan the QR code your clinic gave you. Forgotten your password? Ask your clinic for a new invite.")
     )

@@ -4,7 +4,7 @@
 import * as db from "../db.js";
 import * as outbox from "../outbox.js";
 import * as wakelock from "../wakelock.js";
-import { cached, load, state } from "../state.js";
+import { cached, keep, load, mine } from "../state.js";
 import { h, show, alert, notice, button, progress } from "/shared/dom.js";
 import { clock } from "/shared/format.js";
 import { go, lease } from "../router.js";
@@ -13,10 +13,10 @@ import { checkInStep, checkInValue } from "./checkin.js";
 
 let timer = null;
 
-const save = (s) => db.set("session", s);
+const save = (s) => keep("session", s);
 
 export async function startSession(next) {
-  let s = await db.get("session").catch(() => null);
+  let s = await mine("session");
   if (!s || s.number !== next.number) {
     s = {
       number: next.number,
@@ -24,7 +24,6 @@ export async function startSession(next) {
       opens_vial: next.opens_vial,
       vial_number: next.vial_number,
       kit_number: next.kit_number,
-      account_id: state.account && state.account.id,
       started_at: new Date().toISOString(),
       step: 1,
       furthest: 1,
@@ -47,7 +46,7 @@ export async function render({ step }) {
   clearInterval(timer);
   if (step === "done") return finished();
   const live = lease();
-  const s = await db.get("session").catch(() => null);
+  const s = await mine("session");
   let protocol = (await cached("protocol")) || null;
   if (!protocol) protocol = await load("protocol").then((r) => r.data).catch(() => null);
   if (!live()) return;
@@ -234,7 +233,7 @@ async function complete(s, protocol, errors) {
       number,
       label: `${s.label}, done ${new Date(body.completed_at).toLocaleDateString("en-GB", { day: "numeric", month: "short" })}`,
     });
-    await db.set("last_done", { number, label: s.label, key: item.key, pain: value.pain, threshold: protocol.side_effect_pain_threshold });
+    await keep("last_done", { number, label: s.label, key: item.key, pain: value.pain, threshold: protocol.side_effect_pain_threshold });
     await db.del("session");
   } catch {
     errors.append(alert("This phone could not save your application. Keep the app open, check you have storage space, and tap Finish again."));
@@ -246,7 +245,7 @@ async function complete(s, protocol, errors) {
 
 async function finished() {
   wakelock.release();
-  const last = await db.get("last_done").catch(() => null);
+  const last = await mine("last_done");
   if (!last) return go("/today", { replace: true });
   const status = h("div", { role: "status" }, h("p", { class: "loading" }, "Sending to your clinic…"));
   const flagged = last.pain != null && last.pain > last.threshold;

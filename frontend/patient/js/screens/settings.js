@@ -3,7 +3,7 @@ import * as api from "/shared/api.js";
 import * as outbox from "../outbox.js";
 import * as push from "../push.js";
 import { load, remember, state, wipe } from "../state.js";
-import { h, show, screen, alert, notice, button, busy } from "/shared/dom.js";
+import { h, show, screen, alert, notice, button, busy, ask } from "/shared/dom.js";
 import { go, lease } from "../router.js";
 import { reminderFields, fieldErrors } from "./reminderform.js";
 
@@ -149,7 +149,7 @@ function signOutBlock() {
   const status = h("div", { role: "status" });
   const btn = button("Sign out", async () => {
     const waiting = await outbox.pending();
-    if (waiting.length && !confirm(`${waiting.length} change(s) have not reached your clinic yet. If you sign out now they will be lost. Sign out anyway?`)) return;
+    if (waiting.length && !(await ask(unsentQuestion(waiting)))) return;
     await busy(btn, "Signing out…", async () => {
       // This phone stops getting this patient's reminders: the server forgets it first
       // (while still signed in), then the browser's subscription ends.
@@ -165,4 +165,15 @@ function signOutBlock() {
   }, { kind: "secondary danger" });
   const who = state.account ? `Signed in as ${state.account.name}, ${state.account.clinic.name}.` : "";
   return h("div", { class: "card" }, h("h2", {}, "Account"), h("p", {}, who), h("p", { class: "hint" }, "Signing out removes everything Anagen keeps on this phone."), status, btn);
+}
+
+// Signing out removes what has not been sent: the patient decides, knowing what it is.
+function unsentQuestion(items) {
+  const one = items.length === 1;
+  return {
+    title: `${outbox.describe(items)} not yet sent — sign out anyway?`,
+    text: `${one ? "It is" : "They are"} saved only on this phone. Signing out removes ${one ? "it" : "them"}, and your clinic will not receive ${one ? "it" : "them"}. To send ${one ? "it" : "them"}, stay signed in and connect to the internet.`,
+    yes: "Sign out anyway",
+    no: "Stay signed in",
+  };
 }

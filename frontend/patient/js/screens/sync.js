@@ -1,6 +1,6 @@
 // What is waiting to reach the clinic, and what the server refused (never dropped silently).
 import * as outbox from "../outbox.js";
-import { h, show, screen, alert, notice, button, busy } from "/shared/dom.js";
+import { h, show, screen, alert, notice, button, busy, ask } from "/shared/dom.js";
 
 export async function render() {
   const items = await outbox.pending();
@@ -15,7 +15,7 @@ export async function render() {
             h("div", { class: "row" },
               button("Try again", (e) => busy(e.currentTarget, "Trying…", () => outbox.retry(item.key).then(render))),
               button("Remove", async () => {
-                if (confirm("Remove this from your phone? Your clinic will not receive it.")) {
+                if (await ask({ title: "Remove this from your phone?", text: "Your clinic will not receive it.", yes: "Remove", no: "Keep it" })) {
                   await outbox.remove(item.key);
                   render();
                 }

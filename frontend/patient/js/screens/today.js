@@ -1,7 +1,6 @@
 // Today: the next application and when it is due, the kit, the next photos, messages.
-import * as db from "../db.js";
 import * as outbox from "../outbox.js";
-import { load } from "../state.js";
+import { load, mine } from "../state.js";
 import { h, show, screen, alert, button, link } from "/shared/dom.js";
 import { when, day, relative, plural } from "/shared/format.js";
 import { go, lease } from "../router.js";
@@ -27,7 +26,7 @@ export async function render() {
   }
   const t = result.data;
   const pending = await outbox.pending();
-  const inProgress = await db.get("session").catch(() => null);
+  const inProgress = await mine("session");
   if (!live()) return;
   const next = t.next_application;
   const queuedDone = next && pending.find((i) => i.kind === "complete" && i.number === next.number);
