@@ -106,6 +106,9 @@ def load_config(instance: Path) -> dict:
         "PUSH_SENDER_PROCESSES": int(os.environ["PUSH_SENDER_PROCESSES"])
         if os.environ.get("PUSH_SENDER_PROCESSES")
         else None,
+        # The largest request body accepted, in bytes: JSON bodies are far smaller; a route that
+        # takes an upload sets its own `request.max_content_length`.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024))),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 from apispec import BasePlugin
+from flask import request
 from flask_smorest import Api
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter
 
-from anagen.api.errors import error_body
+from anagen.api.errors import RETRY_AFTER_SECONDS, error_body
+from anagen.api.schemas import VisibleText
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -35,8 +37,12 @@ COMMON_ERRORS = {
     "404": "No such record within the account's reach",
     "422": "Some fields are missing or not valid",
     "429": "Too many attempts; see Retry-After",
+    "503": f"The database is briefly out of reach; try again after Retry-After ({RETRY_AFTER_SECONDS} s)",
 }
-BODY_ERRORS = {"400": "The request body is not valid JSON"}
+BODY_ERRORS = {
+    "400": "The request body is not valid JSON, or nested too deeply",
+    "413": "The request body is larger than MAX_CONTENT_LENGTH",
+}
 ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
@@ -96,6 +102,14 @@ def mapping_size(self, field, ret, **kwargs) -> dict:
     return {}
 
 
+def visible_text(self, field, ret, **kwargs) -> dict:
+    """A name or message documents the characters VisibleText refuses (invisible, bidirectional, control)."""
+    rule = next((v for v in field.validators if isinstance(v, VisibleText)), None)
+    if rule is None:
+        return {}
+    return {"pattern": rule.pattern}
+
+
 def storable_text(self, field, ret, **kwargs) -> dict:
     """Free text documents what StrictSchema refuses: the NUL character, which no column stores."""
     if type(field) is ma.fields.String and "pattern" not in ret and "enum" not in ret:
@@ -122,6 +136,9 @@ class RecordId(IntegerConverter):
     """
 
     MAX = 2**31 - 1
+    # ASCII digits only: werkzeug's `\d+` also matches other scripts' digits (Arabic-Indic "١٢",
+    # full-width U+FF11), which int() reads, so one record would have many addresses.
+    regex = "[0-9]+"
 
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, *args, **kwargs)
@@ -134,12 +151,35 @@ class RecordId(IntegerConverter):
         return number
 
 
+def read_json_body() -> None:
+    """Read an API request's body once, before anything else looks at it.
+
+    A body over MAX_CONTENT_LENGTH is refused (413) without being read. A JSON body is parsed
+    here, and cached for webargs and the rate limits' keys: one nested too deeply for the
+    parser (RecursionError) or holding an integer too long to convert (Python's 4,300-digit
+    limit, a ValueError) is a 400 like any other malformed JSON, rather than a 500 from
+    whichever of those parses it first.
+    """
+    if not request.path.startswith("/api/"):
+        return
+    request.stream  # noqa: B018  (werkzeug refuses a declared length over the limit here)
+    if not request.is_json or not request.get_data(cache=True):
+        return
+    try:
+        request.get_json()
+    except (BadRequest, RecursionError):
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
 def init_app(app, blueprints) -> AnagenApi:
     """One Api per app (tests build many apps), with every resource blueprint attached."""
     app.url_map.converters["int"] = RecordId
+    # First of all the request hooks: Flask-Limiter's (registered earlier, by extensions) calls
+    # key functions that read the body, such as the login limit's in auth/views.py.
+    app.before_request_funcs.setdefault(None, []).insert(0, read_json_body)
     api = AnagenApi(app, spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
     api.register_converter(RecordId, lambda c: {"type": "integer", "minimum": c.min, "maximum": c.max})
-    for attribute_function in (nullable_nested, url_pattern, mapping_size, storable_text):
+    for attribute_function in (nullable_nested, url_pattern, mapping_size, visible_text, storable_text):
         api.ma_plugin.converter.add_attribute_function(attribute_function)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

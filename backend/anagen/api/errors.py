@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 
-from flask import jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+import sqlalchemy as sa
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from anagen.errors import AnagenError
 
@@ -31,9 +34,16 @@ HTTP_CODES = {
 PLAIN_MESSAGES = {
     404: "Nothing was found at this address.",
     405: "This address does not accept that method.",
+    413: "The request is larger than this address accepts.",
     429: "Too many attempts. Please wait a moment and try again.",
     500: "Something went wrong on our side. Please try again; nothing was changed.",
+    503: "The service is briefly unavailable. Please try again in a moment; nothing was changed.",
 }
+
+# What a database out of reach raises (see database_unreachable); other errors of these classes,
+# such as a deadlock or a cancelled statement, stay unexpected errors (500, logged in full).
+DATABASE_ERRORS = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+RETRY_AFTER_SECONDS = 15
 
 
 def json_error(status: int, code: str, message: str, fields: dict | None = None, headers=None):
@@ -119,7 +129,75 @@ def handle_unexpected(error: Exception):
     return json_error(500, "internal_error", PLAIN_MESSAGES[500])
 
 
+class DatabaseWatch:
+    """Whether this app's database is out of reach: an outage logs one line as it starts and one
+    as it ends, however many requests it refuses in between."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down = False
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            if self.down:
+                return
+            self.down = True
+        log.error("database unavailable, answering 503 until it is back: %s", _first_line(error))
+
+    def connected(self, *args) -> None:
+        """SQLAlchemy's engine_connect event: a connection was made, so the database is back."""
+        if not self.down:
+            return
+        with self._lock:
+            if not self.down:
+                return
+            self.down = False
+        log.warning("database is back")
+
+
+def _first_line(error: Exception) -> str:
+    """The driver's own message, without the statement or SQLAlchemy's background link."""
+    reason = getattr(error, "orig", None) or error
+    lines = str(reason).strip().splitlines()
+    return f"{type(reason).__name__}: {lines[0] if lines else ''}"
+
+
+def database_unreachable(error: Exception) -> bool:
+    """No connection could be made (no statement ran), one was lost (SQLAlchemy invalidated it),
+    or none was free in the pool in time."""
+    if isinstance(error, sa.exc.TimeoutError):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and (error.connection_invalidated or error.statement is None)
+
+
+def handle_database_error(error: Exception):
+    """503 with Retry-After, and no traceback, while the database is out of reach: the outage is
+    logged once by DatabaseWatch."""
+    if not database_unreachable(error):
+        return handle_unexpected(error)
+    current_app.extensions["anagen_database_watch"].failed(error)
+    from anagen.extensions import db
+
+    # The session's connection may be gone with the database: nothing is left to undo then.
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
+    headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
+    if not _wants_json():
+        return ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS)
+    return json_error(503, HTTP_CODES[503], PLAIN_MESSAGES[503], headers=headers)
+
+
 def init_app(app) -> None:
+    """The JSON error handlers, and the watch on the database's reachability."""
+    from anagen.extensions import db
+
+    watch = DatabaseWatch()
+    app.extensions["anagen_database_watch"] = watch
+    with app.app_context():
+        for engine in db.engines.values():
+            sa.event.listen(engine, "engine_connect", watch.connected)
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, handle_database_error)
     app.register_error_handler(AnagenError, handle_anagen_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -31,7 +33,80 @@ class StrictSchema(ma.Schema):
 
 
 def text(max_len: int, *, required: bool = True, min_len: int = 1, **kw) -> ma.fields.String:
+    """A string of min_len to max_len characters."""
     return ma.fields.String(required=required, validate=validate.Length(min=min_len, max=max_len), **kw)
+
+
+# Unicode's format characters (category Cf, as of Unicode 14, Python 3.11's unicodedata): zero-width
+# spaces and joiners, the bidirectional marks, embeddings, overrides and isolates, the byte order
+# mark, the soft hyphen, tag characters. They show nothing, or reorder the text around them, so a
+# name holding one can pass for another. tests/api/test_bad_input.py checks this list against
+# unicodedata.
+FORMAT_CHARACTERS = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)  # fmt: skip
+# Control characters (category Cc): a line of text has none (nor a line or paragraph separator);
+# a message keeps tab and line breaks.
+LINE_CONTROLS = ((0x00, 0x1F), (0x7F, 0x9F), (0x2028, 0x2029))
+TEXT_CONTROLS = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F))
+
+
+def _class_item(code: int) -> str:
+    # Astral characters are written as themselves: `\U…` is Python's spelling only, and the
+    # document's patterns are read as ECMA 262 (with its `u` flag) as well as by Python.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+def _character_class(ranges) -> str:
+    return "".join(
+        _class_item(low) if low == high else f"{_class_item(low)}-{_class_item(high)}" for low, high in ranges
+    )
+
+
+class VisibleText(validate.Validator):
+    """Text of min_len to max_len characters without invisible or bidirectional control characters,
+    nor control characters but, in multi-line text, tab and line breaks; names the first one found.
+
+    The OpenAPI document states the rule as one pattern that carries the length too
+    (api/__init__.py: visible_text), so the field documents no separate minLength/maxLength:
+    schemathesis folds those into a pattern by rewriting it, and spells the astral characters
+    of FORMAT_CHARACTERS as Python's `\\U…` escapes, which are no ECMA 262, so the rewritten
+    document would not validate (tests/api/test_openapi_fuzz.py).
+    """
+
+    def __init__(self, max_len: int, *, multiline: bool, min_len: int = 1) -> None:
+        self.min_len, self.max_len, self.multiline = min_len, max_len, multiline
+        self.refused = _character_class((TEXT_CONTROLS if multiline else LINE_CONTROLS) + FORMAT_CHARACTERS)
+        self.pattern = f"^[^{self.refused}]{{{min_len},{max_len}}}$"
+        self._find = re.compile(f"[{self.refused}]").search
+
+    def __call__(self, value: str) -> str:
+        if not self.min_len <= len(value) <= self.max_len:
+            # marshmallow's own Length message, as every other text field gives.
+            raise ma.ValidationError(f"Length must be between {self.min_len} and {self.max_len}.")
+        found = self._find(value)
+        if found:
+            raise ma.ValidationError(
+                f"Contains an invisible or control character (U+{ord(found.group()):04X}); please remove it."
+            )
+        return value
+
+    def _repr_args(self) -> str:
+        return f"min_len={self.min_len!r}, max_len={self.max_len!r}, multiline={self.multiline!r}"
+
+
+def name_text(max_len: int, *, required: bool = True, **kw) -> ma.fields.String:
+    """A person's or a clinic's name: one line of 1 to max_len visible characters."""
+    return ma.fields.String(required=required, validate=VisibleText(max_len, multiline=False), **kw)
+
+
+def message_text(max_len: int, *, required: bool = True, **kw) -> ma.fields.String:
+    """A message between people: 1 to max_len visible characters, with line breaks and tabs."""
+    return ma.fields.String(required=required, validate=VisibleText(max_len, multiline=True), **kw)
 
 
 class ClinicRefSchema(ma.Schema):

@@ -10,7 +10,16 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import HHMM, Instant, StrictBoolean, StrictSchema, instant, text
+from anagen.api.schemas import (
+    HHMM,
+    Instant,
+    StrictBoolean,
+    StrictSchema,
+    instant,
+    message_text,
+    name_text,
+    text,
+)
 from anagen.auth.policy import account, get_patient, patients_of, record_action, requires
 from anagen.clinic import invites, messages
 from anagen.clinic.enrolment import INDICATIONS, Enrolment, enrol_patient
@@ -28,8 +37,8 @@ bp = Blueprint(
 
 
 class EnrolSchema(StrictSchema):
-    first_name = text(100)
-    last_name = text(100)
+    first_name = name_text(100)
+    last_name = name_text(100)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
     date_of_birth = fields.Date(load_default=None)
@@ -192,7 +201,7 @@ def record_in_clinic(data, patient_id, number):
 
 
 class NewMessageSchema(StrictSchema):
-    text = text(messages.MAX_LENGTH)
+    text = message_text(messages.MAX_LENGTH)
 
 
 @bp.get("/<int:patient_id>/messages")

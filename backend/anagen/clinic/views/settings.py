@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import StrictSchema, text
+from anagen.api.schemas import StrictSchema, name_text, text
 from anagen.auth import accounts
 from anagen.auth.policy import account, record_action, requires
 from anagen.clinic import settings as clinic_settings
@@ -35,7 +35,7 @@ class ClinicSettingsSchema(ma.Schema):
 
 
 class ClinicSettingsChangeSchema(StrictSchema):
-    name = text(200, required=False)
+    name = name_text(200, required=False)
     time_zone = text(64, required=False)
     protocol_overrides = fields.Dict(
         keys=fields.String(validate=validate.Length(min=1, max=40)),

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import NEW_PASSWORD, Instant, StrictBoolean, StrictSchema, text
+from anagen.api.schemas import NEW_PASSWORD, Instant, StrictBoolean, StrictSchema, name_text, text
 from anagen.auth import accounts, audit
 from anagen.auth.policy import account, get_staff, record_action, requires, staff_of
 from anagen.clinic.clinics import create_staff, update_staff
@@ -28,7 +28,7 @@ class StaffSchema(ma.Schema):
 
 class NewStaffSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    name = text(200)
+    name = name_text(200)
     role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
     password = text(256, metadata=NEW_PASSWORD)
 
