@@ -46,12 +46,36 @@ def register_proxy(app) -> None:
 def register_extensions(app) -> None:
     from anagen import models  # noqa: F401  (registers the tables on db.metadata)
     from anagen.config import REPO_ROOT
-    from anagen.extensions import db, limiter, migrate
+    from anagen.extensions import compress, db, limiter, migrate
 
     db.init_app(app)
     # Batch mode lets Alembic alter tables on SQLite, which has no ALTER COLUMN.
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"), render_as_batch=True)
     limiter.init_app(app)
+
+    # Brotli where the browser accepts it, gzip otherwise (every browser sends one of the two;
+    # zstd and deflate are not offered); brotli's level: docs/BENCHMARKS.md (PWA weight). Text
+    # only: PNG icons (and, later, photos) are compressed already.
+    text = ["text/html", "text/css", "text/javascript", "application/javascript", "application/json"]
+    for name, value in (
+        ("COMPRESS_MIMETYPES", [*text, "application/manifest+json", "image/svg+xml"]),
+        ("COMPRESS_ALGORITHM", ["br", "gzip"]),
+        ("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip"]),
+        ("COMPRESS_BR_LEVEL", 5),
+        ("COMPRESS_REGISTER", False),
+    ):
+        app.config.setdefault(name, value)
+    compress.init_app(app)
+
+    @app.after_request
+    def compress_response(response):
+        from anagen.auth.security import carries_secret
+
+        # A body with the CSRF token stays uncompressed (BREACH); a partial (206) answer's
+        # byte ranges are those of the file as stored.
+        if carries_secret() or response.status_code == 206:
+            return response
+        return compress.after_request(response)
 
 
 def register_blueprints(app) -> None:

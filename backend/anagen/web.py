@@ -8,8 +8,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
+from anagen.auth.security import HTML_CSP
 from anagen.config import REPO_ROOT
 
 FRONTEND = REPO_ROOT / "frontend"
@@ -21,12 +22,6 @@ bp = Blueprint("web", __name__)
 # The shell changes with each release; the service worker versions its own cache, so
 # the HTTP cache must not keep a stale shell or worker around.
 NO_CACHE = "no-cache"
-
-# Strict policy for the app's HTML: no inline script, style or handlers anywhere.
-CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
 
 # What the service worker precaches: the page, the manifest, everything under the app and
 # the shared modules it imports (so it starts offline).
@@ -40,7 +35,12 @@ def _send(directory, filename, *, cache=NO_CACHE, mimetype=None):
         abort(404)
     response = send_from_directory(directory, filename, mimetype=mimetype, max_age=0)
     response.headers["Cache-Control"] = cache
-    return response  # nosniff, no-referrer etc.: api.security adds them to every response
+    if response.status_code == 200:
+        # Read the (small) file into the response so Flask-Compress compresses it whole and
+        # answers If-None-Match against the compressed ETag with a 304 (it skips both for a
+        # streamed file).
+        response.make_sequence()
+    return response  # CSP, nosniff, no-referrer etc.: auth.security adds them to every response
 
 
 def _send_static(directory, filename):
@@ -81,10 +81,7 @@ def _shell_now() -> tuple[str, list[str]]:
 @bp.get("/")
 def patient_app():
     """The patient PWA shell."""
-    response = _send(PATIENT, "index.html")
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
+    return _send(PATIENT, "index.html")  # its CSP: auth.security, as for every HTML response
 
 
 @bp.get("/sw.js")
@@ -97,9 +94,11 @@ def service_worker():
     response = Response(source, mimetype="text/javascript")
     response.headers["Cache-Control"] = NO_CACHE
     response.headers["Service-Worker-Allowed"] = "/"
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = HTML_CSP  # the worker's own policy
+    response.add_etag()  # revalidated with a 304 while the shell is unchanged
+    response.make_conditional(request)
     current_app.logger.debug("service worker version %s", version)
-    return response  # nosniff, no-referrer etc.: api.security adds them to every response
+    return response  # nosniff, no-referrer etc.: auth.security adds them to every response
 
 
 @bp.get("/manifest.webmanifest")

@@ -25,6 +25,14 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SIGN_IN = "Please sign in."
 
+# Strict policy for every HTML page (the app shell, error pages): no inline script, style or
+# handlers anywhere.
+HTML_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
 
 def _policies() -> dict[str, accounts.SessionPolicy]:
     c = current_app.config
@@ -68,12 +76,30 @@ def csrf_secret() -> str:
 
 
 def current_csrf_token() -> str:
+    """This session's CSRF token; the response that carries it is not compressed (see
+    `carries_secret`)."""
+    g.csrf_in_body = True
     return accounts.csrf_token(current_app.config["SECRET_KEY"], csrf_secret())
 
 
-def signed_in(token: str) -> None:
+def carries_secret() -> bool:
+    """Whether this request's response body holds the CSRF token: compressing a secret next to
+    text an attacker can influence lets them guess it from the compressed length (BREACH)."""
+    return bool(getattr(g, "csrf_in_body", False))
+
+
+def signed_in(token: str, kind: str) -> None:
     """Mark the response to set a new session cookie (called by login and invite redemption)."""
     g.new_session_token = token
+    g.new_session_kind = kind
+
+
+def _session_cookie_max_age(kind: str) -> int | None:
+    # A patient's installed app stays signed in for the server's absolute lifetime; a staff
+    # cookie ends with the browser (shared clinic computers), the server's limits still apply.
+    if kind == "patient":
+        return int(dt.timedelta(days=current_app.config["PATIENT_ABSOLUTE_DAYS"]).total_seconds())
+    return None
 
 
 def signed_out() -> None:
@@ -102,7 +128,13 @@ def set_cookies_and_headers(response):
     secure = cfg["SESSION_COOKIE_SECURE"] or request.is_secure
     if getattr(g, "new_session_token", None):
         response.set_cookie(
-            SESSION_COOKIE, g.new_session_token, httponly=True, secure=secure, samesite="Lax", path="/"
+            SESSION_COOKIE,
+            g.new_session_token,
+            max_age=_session_cookie_max_age(g.new_session_kind),
+            httponly=True,
+            secure=secure,
+            samesite="Lax",
+            path="/",
         )
         response.delete_cookie(CSRF_COOKIE, path="/")
     elif getattr(g, "clear_session_cookie", False):
@@ -119,7 +151,10 @@ def set_cookies_and_headers(response):
     if request.path.startswith("/api/") or request.path == "/healthz":
         # Health data: never stored by the browser or any proxy.
         headers["Cache-Control"] = "no-store"
-        headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+        headers.setdefault("Content-Security-Policy", API_CSP)
+    if response.mimetype == "text/html":
+        # Every page, whichever route or error handler made it (static files included).
+        headers.setdefault("Content-Security-Policy", HTML_CSP)
     if secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
@@ -128,7 +163,14 @@ def set_cookies_and_headers(response):
 def _fresh_request_state() -> None:
     # `g` belongs to the app context, which a caller (a test, a CLI command) may keep
     # open across several requests: per-request state must not leak between them.
-    for name in ("_login_user", "new_session_token", "clear_session_cookie", "anon_csrf"):
+    for name in (
+        "_login_user",
+        "new_session_token",
+        "new_session_kind",
+        "clear_session_cookie",
+        "anon_csrf",
+        "csrf_in_body",
+    ):
         g.pop(name, None)
 
 
@@ -166,7 +208,7 @@ def current_session() -> SessionState:
 def begin(kind: str, user: StaffUser | Patient) -> SessionState:
     """Start a fresh session for a user (audited) and answer with it."""
     record, token = accounts.start_session(kind, user, request.headers.get("User-Agent"))
-    signed_in(token)
+    signed_in(token, kind)
     audit.record(
         "sign_in", clinic_id=user.clinic_id, actor_type=kind, actor_id=user.id, ip=request.remote_addr
     )
