@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import segno
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from anagen.auth.accounts import end_sessions, hash_token
 from anagen.auth.passwords import hash_password
@@ -17,6 +18,8 @@ from anagen.clock import utcnow
 from anagen.errors import Gone, InvalidInput, NotFound
 from anagen.extensions import db
 from anagen.models import Invite, Patient, StaffUser
+
+INVITE_USED = "This invite has already been used. Sign in, or ask your clinic for a new invite."
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,7 @@ def find_invite(token: str, now: dt.datetime | None = None) -> Invite:
             "We couldn't find this invite. Check the link, or ask your clinic.", code="invite_not_found"
         )
     if invite.used_at is not None:
-        raise Gone(
-            "This invite has already been used. Sign in, or ask your clinic for a new invite.",
-            code="invite_used",
-        )
+        raise Gone(INVITE_USED, code="invite_used")
     if invite.revoked_at is not None or invite.expires_at <= now:
         raise Gone("This invite has expired. Please ask your clinic for a new one.", code="invite_expired")
     return invite
@@ -117,10 +117,27 @@ def redeem_invite(token: str, password: str, photo_consent: bool) -> Patient:
         raise InvalidInput(
             "Say whether you agree to share photos.", {"photo_consent": "Must be true or false"}
         )
+    password_hash = hash_password(password)
     now = utcnow()
-    patient.password_hash = hash_password(password)
+    # Use the invite up only if it is still unused: of two redemptions at once, one wins.
+    used = db.session.execute(
+        sa.update(Invite)
+        .where(
+            Invite.id == invite.id,
+            Invite.used_at.is_(None),
+            Invite.revoked_at.is_(None),
+            Invite.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        db.session.expire(invite)
+        find_invite(token, now)  # says why: used, or expired meanwhile
+        raise Gone(INVITE_USED, code="invite_used")
+    set_committed_value(invite, "used_at", now)
+    patient.password_hash = password_hash
     patient.photo_consent_at = now if photo_consent else None
-    invite.used_at = now
     # An invite is also the patient's password reset: sessions on other devices end.
     end_sessions("patient", patient.id)
     return patient

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
+from sqlalchemy.orm.attributes import set_committed_value
 
 from anagen.clock import human, utcnow
 from anagen.course.protocols import course_protocol, effective_protocol
@@ -24,7 +25,9 @@ from anagen.protocol import (
 from anagen.reminders import occurrences as reminders
 
 SEVERITIES = ("none", "mild", "moderate", "severe")
-# How far a device clock may run ahead of ours before a completion time is refused.
+# How far a device clock may run ahead of ours: a completion up to this far in our future is
+# taken as done now (its times moved back together, and the answer says so); further ahead
+# it is refused, and the refusal is not the request's final answer (course/idempotency.py).
 CLOCK_SKEW = dt.timedelta(minutes=10)
 # One application takes minutes; a longer span is a device clock or data error.
 MAX_SESSION = dt.timedelta(hours=12)
@@ -198,17 +201,25 @@ def record_application(
     now = now or utcnow()
     protocol = course_protocol(course)
     completed_at = validate_instant(completed_at, "completed_at")
-    if completed_at > now + CLOCK_SKEW:
+    ahead = completed_at - now
+    if ahead > CLOCK_SKEW:
         raise InvalidInput(
-            "The completion time is in the future.", {"completed_at": "Must not be in the future"}
+            "The completion time is in the future. Check the time on this device.",
+            {"completed_at": "Must not be in the future"},
+            code="completed_in_future",
         )
     if started_at is not None:
         started_at = validate_instant(started_at, "started_at")
-        if not completed_at - MAX_SESSION <= started_at <= completed_at:
-            raise InvalidInput(
-                "The start and end times don't fit together.",
-                {"started_at": "Must be before completed_at, and at most 12 hours before it"},
-            )
+    if ahead > dt.timedelta(0):
+        # The device clock runs a little fast: it was done now, and took as long as it says.
+        completed_at = now
+        started_at = started_at - ahead if started_at is not None else None
+        steps = shifted(steps, ahead)
+    if started_at is not None and not completed_at - MAX_SESSION <= started_at <= completed_at:
+        raise InvalidInput(
+            "The start and end times don't fit together.",
+            {"started_at": "Must be before completed_at, and at most 12 hours before it"},
+        )
     done = completions(course)
     expected = len(done) + 1
     if number != expected:
@@ -228,8 +239,18 @@ def record_application(
     if not done and completed_at < course.first_application_at - dt.timedelta(days=1):
         raise InvalidInput("That is before the course started.", {"completed_at": "Before the course start"})
     row = course.applications[number - 1]
+    # Of requests recording the same application at once, only one gets this row: the
+    # others (blocked on it until the first commits) find it done.
+    taken = db.session.execute(
+        sa.update(PlannedApplication)
+        .where(PlannedApplication.id == row.id, PlannedApplication.completed_at.is_(None))
+        .values(completed_at=completed_at)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise Conflict(f"Application {number} is already recorded.", code="already_recorded")
+    set_committed_value(row, "completed_at", completed_at)
     check_in = check_in or CheckIn()
-    row.completed_at = completed_at
     log = ApplicationLog(
         planned_application=row,
         started_at=started_at,
@@ -250,6 +271,18 @@ def record_application(
     db.session.flush()
     reminders.application_done(course, row, now)
     return log
+
+
+def shifted(steps: list | None, by: dt.timedelta) -> list | None:
+    """Step events with their `completed_at` (ISO 8601) moved back by `by`."""
+    if not steps:
+        return steps
+    return [
+        {**s, "completed_at": (dt.datetime.fromisoformat(s["completed_at"]) - by).isoformat()}
+        if "completed_at" in s
+        else s
+        for s in steps
+    ]
 
 
 def needs_clinic_attention(protocol: Protocol, check_in: CheckIn) -> bool:

@@ -6,32 +6,42 @@ import json
 from functools import lru_cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from anagen.extensions import db
 from anagen.models import Course, ProtocolVersion
 from anagen.protocol import Protocol, apply_overrides, default_protocol, load_protocol, protocol_to_dict
 
 
+def insert_ignoring_duplicates(model):
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike: a row that would break a
+    unique constraint is skipped, not an error (and `.returning(...)` then gives no row)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing()
+
+
 def ensure_builtin_protocols() -> ProtocolVersion:
-    """Store the shipped reference protocol once (idempotent); return its row."""
+    """Store the shipped reference protocol once (idempotent, also under a race); return its row."""
     proto = default_protocol()
-    row = db.session.scalar(
-        sa.select(ProtocolVersion).where(
-            ProtocolVersion.clinic_id.is_(None),
-            ProtocolVersion.key == proto.key,
-            ProtocolVersion.version == proto.version,
-        )
+    where = (
+        ProtocolVersion.clinic_id.is_(None),
+        ProtocolVersion.key == proto.key,
+        ProtocolVersion.version == proto.version,
     )
+    row = db.session.scalar(sa.select(ProtocolVersion).where(*where))
     if row is None:
-        row = ProtocolVersion(
-            clinic_id=None,
-            key=proto.key,
-            version=proto.version,
-            name=proto.name,
-            definition=protocol_to_dict(proto),
+        # uq_protocol_version_builtin makes a racing second insert a no-op.
+        db.session.execute(
+            insert_ignoring_duplicates(ProtocolVersion).values(
+                clinic_id=None,
+                key=proto.key,
+                version=proto.version,
+                name=proto.name,
+                definition=protocol_to_dict(proto),
+            )
         )
-        db.session.add(row)
-        db.session.flush()
+        row = db.session.scalar(sa.select(ProtocolVersion).where(*where))
     return row
 
 

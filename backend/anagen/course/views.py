@@ -11,9 +11,11 @@ from anagen.api.schemas import HHMM, Instant, StrictSchema, instant
 from anagen.auth.policy import account, requires
 from anagen.clinic.schemas import MessageSchema
 from anagen.course import idempotency, settings, today
-from anagen.course.courses import CheckIn, record_application, require_course
+from anagen.course.courses import CLOCK_SKEW, CheckIn, record_application, require_course
 from anagen.course.schemas import AdherenceSchema, CheckInSchema, PlanItemSchema, PlanSchema
 from anagen.extensions import db
+
+CLOCK_SKEW_MINUTES = int(CLOCK_SKEW.total_seconds() // 60)
 
 bp = Blueprint("me", __name__, url_prefix="/api/me", description="The signed-in patient's own course")
 
@@ -139,6 +141,16 @@ class CompleteSchema(StrictSchema):
 class CompletedSchema(ma.Schema):
     application = fields.Nested(PlanItemSchema, required=True)
     flagged = fields.Boolean(required=True)
+    clock_adjusted = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when the device's clock was ahead of the server's (by up to "
+            f"{CLOCK_SKEW_MINUTES} minutes): "
+            "the application was recorded as done at the server's time, its start moved back with it. "
+            "Further ahead, the completion is refused as `completed_in_future` (422), and the same "
+            "request may be sent again later."
+        },
+    )
 
 
 class QuietHoursSchema(StrictSchema):
@@ -218,7 +230,11 @@ def patch_settings(data):
 @bp.arguments(CompleteSchema)
 @bp.response(201, CompletedSchema)
 @bp.alt_response(409, description="Not the next application, too soon, or the same request in progress")
-@bp.alt_response(422, description="Invalid body, or the Idempotency-Key was used for different data")
+@bp.alt_response(
+    422,
+    description="Invalid body, the Idempotency-Key was used for different data, or the completion "
+    f"is more than {CLOCK_SKEW_MINUTES} minutes in the future (`completed_in_future`)",
+)
 def complete_application(headers, data, number):
     """Record an application as done (exactly once per Idempotency-Key)."""
     patient = account().user
@@ -238,7 +254,12 @@ def complete_application(headers, data, number):
             steps=steps,
             check_in=check_in,
         )
-        return 201, CompletedSchema().dump(today.Completed(today.application(course, number), log.flagged))
+        completed = {
+            "application": today.application(course, number),
+            "flagged": log.flagged,
+            "clock_adjusted": log.completed_at != data["completed_at"],
+        }
+        return 201, CompletedSchema().dump(completed)
 
     fingerprint = idempotency.request_fingerprint("POST", request.path, raw)
     status, body = idempotency.run_once(
