@@ -3,6 +3,8 @@ session resume, sign-out."""
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
@@ -206,3 +208,26 @@ def test_login_errors_are_plain(page, enrolled):
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("do not match")
+
+
+def test_every_page_carries_the_csp_and_the_first_load_arrives_compressed(page, live_server):
+    received = []
+    page.on("response", lambda r: received.append(r))
+    response = page.goto("/")
+    assert response.headers["content-security-policy"] == CSP
+    wait_for_service_worker(page)
+    page.wait_for_load_state("networkidle")
+    text = [
+        r
+        for r in received
+        if r.url.startswith(live_server) and r.request.resource_type in {"document", "script", "stylesheet"}
+    ]
+    assert {urlparse(r.url).path for r in text} >= {"/", "/app/app.css", "/app/js/app.js", "/shared/api.js"}
+    # Chromium asks for brotli, so every piece of the shell it loads is sent as brotli.
+    assert [r.url for r in text if r.headers.get("content-encoding") != "br"] == []
+    assert all("accept-encoding" in r.headers.get("vary", "").lower() for r in text)
+    # The app's page at its other address, and an error page, are held to the same policy.
+    for path in ("/app/index.html", "/clinic/"):
+        other = page.request.get(path)
+        assert other.headers["content-type"].startswith("text/html")
+        assert other.headers["content-security-policy"] == CSP, path
