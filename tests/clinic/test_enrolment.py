@@ -230,3 +230,95 @@ def test_invite_ttl_days_sets_how_long_an_invite_works(app_ctx, api, make_api, m
         response = make_api().post("/api/invites/lookup", {"token": token})
         assert response.status_code == 410
         assert response.get_json()["error"]["code"] == "invite_expired"
+
+
+# Privacy of the clinic list: an email used at another clinic gets the one generic answer,
+# only once every other field is good, audited in the asking clinic's log and limited.
+
+
+def test_another_clinics_patient_gets_the_generic_answer(app_ctx, api):
+    clinic, admin = make_clinic()
+    elsewhere, _ = make_clinic()
+    theirs, _ = make_enrolled_patient(elsewhere)
+    api.login(admin.email, account="staff")
+    response = api.post("/api/clinic/patients", enrol_body(email=theirs.email))
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "email_unavailable"
+    assert error["fields"] == {"email": "Can't be used"}
+    assert "enrolled" not in error["message"]
+    assert error["message"].startswith("This email can't be used for a new patient.")
+    assert count(Patient) == 1
+
+
+def test_the_clinics_own_patient_is_named_as_such(app_ctx, api):
+    clinic, admin = make_clinic()
+    ours, _ = make_enrolled_patient(clinic)
+    api.login(admin.email, account="staff")
+    response = api.post("/api/clinic/patients", enrol_body(email=ours.email))
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "email_in_use"
+
+
+def test_every_other_field_is_checked_before_the_email(app_ctx, api):
+    clinic, admin = make_clinic()
+    elsewhere, _ = make_clinic()
+    theirs, _ = make_enrolled_patient(elsewhere)
+    api.login(admin.email, account="staff")
+    for overrides, status in (
+        ({"protocol_version_id": 999_999}, 404),
+        ({"time_zone": "Mars/Olympus_Mons"}, 422),
+        ({"target_areas": []}, 422),
+        ({"advanced_traction_alopecia": True}, 422),
+    ):
+        response = api.post("/api/clinic/patients", enrol_body(email=theirs.email, **overrides))
+        assert response.status_code == status, (overrides, response.get_json())
+
+
+def test_refused_emails_are_audited_and_limited(app_ctx, api, make_api):
+    clinic, admin = make_clinic()
+    elsewhere, other_admin = make_clinic()
+    theirs = [make_enrolled_patient(elsewhere)[0] for _ in range(10)]
+    api.login(admin.email, account="staff")
+    for patient in theirs:
+        assert api.post("/api/clinic/patients", enrol_body(email=patient.email)).status_code == 409
+    # Spent: even a fresh address waits now, so the answer tells nothing about it.
+    response = api.post("/api/clinic/patients", enrol_body(email="fresh@mail.example"))
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert count(Patient) == 10
+    events = [e for e in api.get("/api/clinic/audit-events").get_json() if e["event"] == "email_refused"]
+    assert len(events) == 10
+    assert {(e["actor_id"], e["detail"]["reason"], e["detail"]["view"]) for e in events} == {
+        (admin.id, "email_unavailable", "enrol")
+    }
+    assert all("@" not in str(e["detail"]) for e in events)
+    # Another clinic's staff are not held back by this clinic's refusals.
+    other = make_api()
+    other.login(other_admin.email, account="staff")
+    assert other.post("/api/clinic/patients", enrol_body(email="fresh@mail.example")).status_code == 201
+
+
+def test_accepted_enrolments_do_not_count_towards_the_limit(app_ctx, api):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    for i in range(12):
+        body = enrol_body(email=f"new{i}@mail.example")
+        assert api.post("/api/clinic/patients", body).status_code == 201
+
+
+def test_another_clinics_staff_email_gets_the_generic_answer(app_ctx, api):
+    clinic, admin = make_clinic()
+    _elsewhere, other_admin = make_clinic()
+    api.login(admin.email, account="staff")
+    body = {"email": other_admin.email, "name": "New Nurse", "role": "clinician", "password": PASSWORD}
+    response = api.post("/api/clinic/staff", body)
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "email_unavailable"
+    assert "exists" not in error["message"]
+    assert error["message"].startswith("This email can't be used for a new staff account.")
+    events = [e for e in api.get("/api/clinic/audit-events").get_json() if e["event"] == "email_refused"]
+    assert [(e["detail"]["reason"], e["detail"]["view"]) for e in events] == [
+        ("email_unavailable", "add_staff")
+    ]

@@ -11,14 +11,15 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 
-from anagen.auth.passwords import check_password_rules, hash_password, needs_rehash, verify_password
+from anagen.auth.passwords import check_password_rules, hash_checked, needs_rehash, verify_password
 from anagen.clock import utcnow
-from anagen.errors import InvalidInput, Unauthenticated
+from anagen.errors import Unauthenticated
 from anagen.extensions import db
 from anagen.models import Clinic, Patient, StaffUser, UserSession
 
@@ -84,9 +85,22 @@ def csrf_valid(secret_key: str, session_secret: str, presented: str | None) -> b
     return bool(presented) and hmac.compare_digest(csrf_token(secret_key, session_secret), presented)
 
 
+def normalise_email(email: str) -> str:
+    """The one spelling of an email that uniqueness and sign-in compare: NFKC, lower case, stripped.
+
+    NFKC folds full-width letters and other compatibility forms and composes accents, so a
+    full-width "pat@x.example" and the ASCII one (or a decomposed and a composed accent) are one.
+    """
+    folded = unicodedata.normalize("NFKC", email).lower()
+    # Unicode does not promise that lower-casing keeps a string normalised: normalise again,
+    # so normalising twice gives the same address as once.
+    return unicodedata.normalize("NFKC", folded).strip()
+
+
 def find_user(kind: str, email: str) -> StaffUser | Patient | None:
+    """The staff or patient account with this email (any spelling of it), active or not."""
     model = StaffUser if kind == "staff" else Patient
-    return db.session.scalar(sa.select(model).where(model.email == email.strip().lower()))
+    return db.session.scalar(sa.select(model).where(model.email == normalise_email(email)))
 
 
 def authenticate(kind: str, email: str, password: str) -> StaffUser | Patient | None:
@@ -96,7 +110,7 @@ def authenticate(kind: str, email: str, password: str) -> StaffUser | Patient | 
     if not verify_password(stored, password):
         return None
     if needs_rehash(stored):
-        user.password_hash = hash_password(password)
+        user.password_hash = hash_checked(password)
     return user
 
 
@@ -150,12 +164,13 @@ def end_sessions(kind: str, user_id: int, *, except_id: int | None = None) -> in
     return db.session.execute(query.values(revoked_at=utcnow())).rowcount
 
 
-def confirm_password(account: Account, password: str) -> None:
-    """Re-authentication before a sensitive change."""
-    if not verify_password(account.user.password_hash, password):
-        raise Unauthenticated(
-            "That password is not right.", {"password": "Not right"}, code="invalid_credentials"
-        )
+def password_matches(account: Account, password: str) -> bool:
+    """True when this is the account's password (re-authentication, password change)."""
+    return verify_password(account.user.password_hash, password)
+
+
+def mark_reauthenticated(account: Account) -> None:
+    """The session's password was just confirmed: sensitive changes are allowed for a while."""
     account.session.reauth_at = utcnow()
 
 
@@ -164,11 +179,16 @@ def require_recent_auth(account: Account, now: dt.datetime | None = None) -> Non
         raise Unauthenticated("Please confirm your password to make this change.", code="reauth_required")
 
 
-def change_password(account: Account, current: str, new: str) -> None:
-    """Set a new password and end every other session of the account."""
-    if not verify_password(account.user.password_hash, current):
-        raise InvalidInput("Your current password is not right.", {"current_password": "Not right"})
-    check_password_rules(new, "new_password")
-    account.user.password_hash = hash_password(new)
+def user_inputs(user: StaffUser | Patient) -> list[str]:
+    """What a password must not be built from: the account's email (and its parts) and names."""
+    names = [user.name] if isinstance(user, StaffUser) else [user.first_name, user.last_name]
+    local = (user.email or "").split("@", 1)[0]
+    return [user.email or "", local, *names]
+
+
+def set_password(account: Account, new: str) -> None:
+    """Set a new password (after the current one was confirmed); every other session ends."""
+    check_password_rules(new, "new_password", user_inputs(account.user))
+    account.user.password_hash = hash_checked(new)
     account.session.reauth_at = utcnow()
     end_sessions(account.kind, account.user.id, except_id=account.session.id)

@@ -6,8 +6,8 @@ import re
 
 import sqlalchemy as sa
 
-from anagen.auth.accounts import end_sessions
-from anagen.auth.passwords import hash_password
+from anagen.auth.accounts import end_sessions, normalise_email
+from anagen.auth.passwords import check_password_rules, hash_checked
 from anagen.errors import Conflict, InvalidInput
 from anagen.extensions import db
 from anagen.models import Clinic, StaffRole, StaffUser
@@ -16,8 +16,39 @@ from anagen.protocol.engine import validate_zone
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+class EmailRefused(Conflict):
+    """An email that can't be used for a new account (audited and limited by the views)."""
+
+
+class EmailInUse(EmailRefused):
+    """The email belongs to another account of the same clinic: the clinic may be told so."""
+
+    code = "email_in_use"
+
+
+class EmailUnavailable(EmailRefused):
+    """Any other unusable email. The answer is the same whatever the reason, so a clinic
+    never learns whether an address belongs to a patient or staff member elsewhere."""
+
+    code = "email_unavailable"
+
+
+EMAIL_UNAVAILABLE = (
+    "This email can't be used for a new {kind}. Ask for another address. Someone moving from "
+    "another clinic asks Anagen support to move their account."
+)
+
+
+def refuse_email(kind: str, clinic: Clinic, owner_clinic_id: int) -> EmailRefused:
+    """The refusal for a new `kind` ("patient" or "staff") account whose email is taken by an
+    account of `owner_clinic_id`: specific within the clinic, generic otherwise."""
+    if owner_clinic_id == clinic.id:
+        own = "patients" if kind == "patient" else "staff"
+        return EmailInUse(
+            f"One of your {own} already has this email.", {"email": f"Already used by one of your {own}"}
+        )
+    noun = "patient" if kind == "patient" else "staff account"
+    return EmailUnavailable(EMAIL_UNAVAILABLE.format(kind=noun), {"email": "Can't be used"})
 
 
 def create_clinic(
@@ -39,16 +70,22 @@ def create_clinic(
 
 
 def create_staff(clinic: Clinic, *, email: str, name: str, role: StaffRole, password: str) -> StaffUser:
-    """A staff account in a clinic; emails are unique across Anagen."""
+    """A staff account in a clinic; emails are unique across Anagen, compared normalised.
+
+    The email is checked last, after every other field, so a refusal says nothing more.
+    """
     email = normalise_email(email)
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
-        raise Conflict("An account with that email exists.", {"email": "Already in use"})
+    name = name.strip()
+    check_password_rules(password, user_inputs=[email, email.split("@", 1)[0], name])
+    owner = db.session.scalar(sa.select(StaffUser.clinic_id).where(StaffUser.email == email))
+    if owner is not None:
+        raise refuse_email("staff", clinic, owner)
     user = StaffUser(
         clinic_id=clinic.id,
         email=email,
-        name=name.strip(),
+        name=name,
         role=StaffRole(role),
-        password_hash=hash_password(password),
+        password_hash=hash_checked(password),
     )
     db.session.add(user)
     db.session.flush()

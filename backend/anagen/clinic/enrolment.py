@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from anagen.clinic.clinics import normalise_email
+from anagen.clinic.clinics import normalise_email, refuse_email
 from anagen.clock import utcnow
 from anagen.course.courses import create_course
 from anagen.course.protocols import available_protocols, ensure_builtin_protocols
 from anagen.course.today import SCALP_AREAS
-from anagen.errors import Conflict, InvalidInput, NotFound
+from anagen.errors import InvalidInput, NotFound
 from anagen.extensions import db
 from anagen.models import Clinic, Course, Patient, ProtocolVersion, StaffUser
 from anagen.protocol import validate_zone
@@ -83,10 +83,13 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
     if errors:
         raise InvalidInput("Some enrolment details need attention.", errors)
     validate_zone(e.time_zone)
-    email = normalise_email(e.email)
-    if db.session.scalar(sa.select(Patient.id).where(Patient.email == email)):
-        raise Conflict("A patient with this email is already enrolled.", {"email": "Already enrolled"})
     version = _protocol_version(clinic, e.protocol_version_id)
+    # The email last, once every other field is known good: its refusal is the only answer
+    # that could tell anything about other clinics, and it tells no more than "can't be used".
+    email = normalise_email(e.email)
+    owner = db.session.scalar(sa.select(Patient.clinic_id).where(Patient.email == email))
+    if owner is not None:
+        raise refuse_email("patient", clinic, owner)
     patient = Patient(
         clinic=clinic,
         first_name=e.first_name.strip(),

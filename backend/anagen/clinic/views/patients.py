@@ -24,6 +24,7 @@ from anagen.auth.policy import account, get_patient, patients_of, record_action,
 from anagen.clinic import invites, messages
 from anagen.clinic.enrolment import INDICATIONS, Enrolment, enrol_patient
 from anagen.clinic.schemas import MessageSchema
+from anagen.clinic.views.staff import EmailAddress, email_refusals_limited
 from anagen.clock import iso
 from anagen.course.courses import CheckIn, record_application, require_course
 from anagen.course.schemas import CheckInSchema, PlanItemSchema, PlanSchema
@@ -39,7 +40,7 @@ bp = Blueprint(
 class EnrolSchema(StrictSchema):
     first_name = name_text(100)
     last_name = name_text(100)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     phone = fields.String(load_default=None, validate=validate.Length(max=40))
     date_of_birth = fields.Date(load_default=None)
     indication = fields.String(required=True, validate=validate.OneOf(list(INDICATIONS)))
@@ -144,11 +145,17 @@ def list_patients():
 @requires("staff")
 @bp.arguments(EnrolSchema)
 @bp.response(201, EnrolledSchema)
-@bp.alt_response(409, description="A patient with this email is already enrolled")
+@bp.alt_response(
+    409,
+    description="The email is one of the clinic's patients', or can't be used (the same answer "
+    "for every address outside the clinic)",
+)
+@bp.alt_response(429, description="Too many refused emails; see Retry-After")
 def enrol(data):
     """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
     acct = account()
-    patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
+    with email_refusals_limited(acct, "enrol"):
+        patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
     record_action(acct, "patient_enrolled", "patient", patient.id)
     invite = _new_invite(patient)
     db.session.commit()

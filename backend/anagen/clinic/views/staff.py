@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from anagen.api.schemas import NEW_PASSWORD, Instant, StrictBoolean, StrictSchema, name_text, text
-from anagen.auth import accounts, audit
+from anagen.auth import accounts, audit, throttle
 from anagen.auth.policy import account, get_staff, record_action, requires, staff_of
-from anagen.clinic.clinics import create_staff, update_staff
+from anagen.clinic.clinics import EmailRefused, create_staff, normalise_email, update_staff
 from anagen.extensions import db
 from anagen.models import StaffRole, StaffUser
 
 bp = Blueprint("clinic_staff", __name__, url_prefix="/api/clinic", description="Staff accounts and audit log")
 
 ROLE_VALUES = [r.value for r in StaffRole]
+
+
+class EmailAddress(fields.Email):
+    """An email normalised (NFKC, lower case, stripped) before it is validated: a full-width
+    or decomposed spelling is the address it stands for."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(
+            normalise_email(value) if isinstance(value, str) else value, attr, data, **kwargs
+        )
+
+
+# Refused emails (at enrolment and staff creation) a staff member and a clinic may meet; every
+# new account is refused once they are spent, so guessing who is enrolled elsewhere stays slow.
+EMAIL_REFUSALS_PER_STAFF = "10/hour;30/day"
+EMAIL_REFUSALS_PER_CLINIC = "20/hour;60/day"
+
+
+@contextlib.contextmanager
+def email_refusals_limited(acct: accounts.Account, view: str) -> Iterator[None]:
+    """Around creating an account with an email: refused emails are limited (429 before
+    anything is checked, once spent) and audited in the clinic's log."""
+    guess = throttle.reserve(
+        (EMAIL_REFUSALS_PER_STAFF, f"email-refused:{acct.get_id()}"),
+        (EMAIL_REFUSALS_PER_CLINIC, f"email-refused:clinic:{acct.clinic_id}"),
+    )
+    try:
+        yield
+    except EmailRefused as refusal:
+        db.session.rollback()
+        record_action(acct, "email_refused", reason=refusal.code, view=view)
+        db.session.commit()
+        raise
+    except BaseException:
+        guess.release()
+        raise
+    guess.release()
 
 
 class StaffSchema(ma.Schema):
@@ -27,7 +67,7 @@ class StaffSchema(ma.Schema):
 
 
 class NewStaffSchema(StrictSchema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     name = name_text(200)
     role = fields.String(required=True, validate=validate.OneOf(ROLE_VALUES))
     password = text(256, metadata=NEW_PASSWORD)
@@ -66,18 +106,22 @@ def list_staff():
 @requires("admin")
 @bp.arguments(NewStaffSchema)
 @bp.response(201, StaffSchema)
-@bp.alt_response(409, description="An account with this email exists")
+@bp.alt_response(
+    409, description="The email can't be used (the same answer for every account outside the clinic)"
+)
+@bp.alt_response(429, description="Too many refused emails; see Retry-After")
 def add_staff(data):
     """Add a staff account (asks for the admin's password again first)."""
     acct = account()
     accounts.require_recent_auth(acct)
-    user = create_staff(
-        acct.user.clinic,
-        email=data["email"],
-        name=data["name"],
-        role=StaffRole(data["role"]),
-        password=data["password"],
-    )
+    with email_refusals_limited(acct, "add_staff"):
+        user = create_staff(
+            acct.user.clinic,
+            email=data["email"],
+            name=data["name"],
+            role=StaffRole(data["role"]),
+            password=data["password"],
+        )
     record_action(acct, "staff_created", "staff", user.id, role=user.role.value)
     db.session.commit()
     return user
