@@ -169,16 +169,24 @@ def test_server_error_is_retried_with_backoff_then_sent(one, push_service, sende
 
 
 def test_a_hanging_push_service_times_out_and_is_retried(one, push_service, push_app):
+    """A request past its deadline is retried later; meanwhile its origin is paused (its
+    messages come back at once instead of hanging every batch), then it is sent."""
     _patient, _course, _sub, occ = one
     push_service.set_behaviour(hang_seconds=2.0, times=1)
-    with make_sender(push_app, timeout=(1.0, 0.3)) as quick:
+    with make_sender(push_app, timeout=(1.0, 0.3), pause_after_timeout=0.5) as quick:
         now = utcnow()
         assert dispatcher.dispatch_batch(quick, now=now).retried == 1
         row = fresh(occ.id)
         assert row.status == "pending" and row.attempts == 1 and row.due_at > now
         assert "timeout" in row.last_error
+        assert dispatcher.dispatch_batch(quick, now=row.due_at).retried == 1  # paused: not tried
+        assert len(push_service.received) == 1
+        time.sleep(0.6)
+        row = fresh(occ.id)
+        assert row.last_error == "origin paused"
         assert dispatcher.dispatch_batch(quick, now=row.due_at).sent == 1
     assert fresh(occ.id).status == "sent"
+    assert len(push_service.received) == 2
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 413])
@@ -240,9 +248,9 @@ def test_claim_sets_a_lease_from_the_config(one, push_app):
 
 
 def test_completed_after_claim_is_cancelled_not_sent(one, push_service, sender):
-    """A dispatcher claimed the reminders and died; the patient then did the application
-    (which cancels only pending reminders). The next dispatcher reclaims the expired
-    leases, re-checks and sends nothing (the snoozed copy included)."""
+    """A dispatcher claimed the reminders and died; the patient then did the application,
+    which cancels them, claimed or not (the snoozed copy included). The next dispatcher
+    finds nothing to send."""
     patient, course, _sub, occ = one
     row = open_application(course, 2)
     snoozed = add_occurrence(patient, row, "due", seq=1)
@@ -251,9 +259,10 @@ def test_completed_after_claim_is_cancelled_not_sent(one, push_service, sender):
     done_at = max(utcnow(), row.due_at)
     record_application(course, 2, completed_at=done_at, now=done_at)
     db.session.commit()
-    assert fresh(occ.id).status == "claimed"  # claimed rows are the dispatcher's to re-check
+    assert fresh(occ.id).status == "cancelled" and fresh(snoozed.id).status == "cancelled"
+    assert fresh(occ.id).lease_until is None  # the claim is fenced out
     stats = dispatcher.dispatch_until_idle(sender)
-    assert (stats.claimed, stats.cancelled, stats.sent) == (2, 2, 0)
+    assert stats.claimed == 0
     assert fresh(occ.id).status == "cancelled" and fresh(snoozed.id).status == "cancelled"
     assert push_service.received == []
 
@@ -345,7 +354,7 @@ def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, push_ser
     push_app.config["DISPATCH_LEASE_SECONDS"] = 0.5
     try:
         with make_sender(push_app, processes=1, timeout=(1.0, 2.0)) as workers:
-            ((proc, _conn),) = workers._all
+            (proc,) = workers._executor._processes.values()
             proc.kill()
             proc.join(5)
             with pytest.raises(RuntimeError, match="worker died"):

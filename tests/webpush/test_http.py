@@ -20,7 +20,7 @@ from support.pushservice import PushService
 from anagen.webpush.messages import Outcome, PushMessage, SubscriptionInfo
 from anagen.webpush.pool import ConnectionPool
 from anagen.webpush.sender import WebPushSender
-from anagen.webpush.transport import Origin, TransportError
+from anagen.webpush.transport import Answer, Origin, TransportError
 from anagen.webpush.vapid import generate_keys
 
 HEAD = b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n"
@@ -84,7 +84,8 @@ def scripted():
 
 
 def pool_for(server, per_origin=4, timeout=(1.0, 1.0)):
-    return ConnectionPool(timeout, per_origin), Origin("http", "127.0.0.1", server.port)
+    """A pool in local-test mode (the scripted server is on loopback)."""
+    return ConnectionPool(timeout, per_origin, allow_private=True), Origin("http", "127.0.0.1", server.port)
 
 
 def test_chunked_body_with_trailers_keeps_the_connection(scripted):
@@ -95,7 +96,7 @@ def test_chunked_body_with_trailers_keeps_the_connection(scripted):
         )
     )
     pool, origin = pool_for(srv)
-    assert [pool.post(origin, HEAD, b"abc")[0] for _ in range(3)] == [201] * 3
+    assert [pool.post(origin, HEAD, b"abc").status for _ in range(3)] == [201] * 3
     assert srv.connections == 1 and pool.opened == 1
     pool.close()
 
@@ -107,9 +108,9 @@ def test_connection_close_and_close_delimited_bodies_are_not_reused(scripted):
     ]
     srv = scripted(lambda c, i: answers[(c - 1) % 2] if i == 0 else None)
     pool, origin = pool_for(srv)
-    assert pool.post(origin, HEAD, b"abc") == (201, None)
-    assert pool.post(origin, HEAD, b"abc") == (201, None)
-    assert pool.post(origin, HEAD, b"abc") == (201, None)
+    assert pool.post(origin, HEAD, b"abc") == Answer(201)
+    assert pool.post(origin, HEAD, b"abc") == Answer(201)
+    assert pool.post(origin, HEAD, b"abc") == Answer(201)
     assert srv.connections == 3
     pool.close()
 
@@ -122,8 +123,8 @@ def test_interim_responses_are_skipped_and_retry_after_read(scripted):
         )
     )
     pool, origin = pool_for(srv)
-    assert pool.post(origin, HEAD, b"abc") == (429, "30")
-    assert pool.post(origin, HEAD, b"abc") == (429, "30")
+    assert pool.post(origin, HEAD, b"abc") == Answer(429, "30", "slow")
+    assert pool.post(origin, HEAD, b"abc") == Answer(429, "30", "slow")
     assert srv.connections == 1
     pool.close()
 
@@ -138,8 +139,8 @@ def _ok_then_silent_close(c, i):
 def test_reused_connection_closed_before_answering_is_retried_once(scripted):
     srv = scripted(_ok_then_silent_close)
     pool, origin = pool_for(srv)
-    assert pool.post(origin, HEAD, b"one")[0] == 201
-    assert pool.post(origin, HEAD, b"two")[0] == 201  # retried on a fresh connection
+    assert pool.post(origin, HEAD, b"one").status == 201
+    assert pool.post(origin, HEAD, b"two").status == 201  # retried on a fresh connection
     assert srv.connections == 2
     assert [body for _, body in srv.requests] == [b"one", b"two", b"two"]  # at-least-once
     pool.close()
@@ -150,8 +151,8 @@ def test_pipeline_retries_a_stale_connection_too(scripted):
     pool, origin = pool_for(srv, per_origin=1)
     results = {}
 
-    def done(key, status, retry_after, error):
-        results[key] = status if error is None else error.kind
+    def done(key, answer, error):
+        results[key] = answer.status if error is None else error.kind
 
     pool.post_many(origin, iter([(k, HEAD, b"abc") for k in range(5)]), done, 1)
     assert results == dict.fromkeys(range(5), 201)
@@ -189,8 +190,8 @@ def test_malformed_responses_are_protocol_errors(scripted, answer):
 def test_huge_response_bodies_are_not_read(scripted):
     srv = scripted(lambda c, i: b"HTTP/1.1 500 Oops\r\nContent-Length: 999999999\r\n\r\n")
     pool, origin = pool_for(srv)
-    assert pool.post(origin, HEAD, b"abc") == (500, None)
-    assert pool.post(origin, HEAD, b"abc") == (500, None)
+    assert pool.post(origin, HEAD, b"abc") == Answer(500)
+    assert pool.post(origin, HEAD, b"abc") == Answer(500)
     assert srv.connections == 2  # the unread body made the connection unusable
     pool.close()
 
@@ -200,7 +201,7 @@ def test_read_timeout_in_the_pipeline(scripted):
     pool, origin = pool_for(srv, timeout=(1.0, 0.2))
     results = {}
     pool.post_many(
-        origin, iter([(k, HEAD, b"abc") for k in range(3)]), lambda k, s, r, e: results.update({k: e.kind}), 2
+        origin, iter([(k, HEAD, b"abc") for k in range(3)]), lambda k, a, e: results.update({k: e.kind}), 2
     )
     assert results == dict.fromkeys(range(3), "read-timeout")
     pool.close()
@@ -251,12 +252,13 @@ def test_https_push_service(tmp_path):
     with PushService.start(ssl_context=server_ctx) as push_service:
         assert push_service.origin.startswith("https://")
         sub = push_service.new_subscription()
-        with WebPushSender(keys, SUBJECT, ssl_context=client_ctx) as s:
+        with WebPushSender(keys, SUBJECT, ssl_context=client_ctx, allow_http=True) as s:
             results = [s.send(message(sub, 1)), *s.send_many([message(sub, n) for n in range(2, 30)])]
             assert all(r.outcome is Outcome.SENT for r in results)
             assert s.pool.opened <= s.pool.per_origin
         assert push_service.verify_all()["valid"] == 29
-        with WebPushSender(keys, SUBJECT) as untrusting:  # default CAs do not know this cert
+        # (local-test mode for the loopback address; the default CAs do not know this cert)
+        with WebPushSender(keys, SUBJECT, allow_http=True) as untrusting:
             refused = untrusting.send(message(sub, 99))
         assert refused.outcome is Outcome.RETRY and "SSL" in refused.reason
         assert len(push_service.received) == 29

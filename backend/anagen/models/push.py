@@ -23,6 +23,19 @@ class PushSubscription(Base):
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     last_success_at: so.Mapped[dt.datetime | None]
+    # Consecutive sends the push service refused as misconfigured (400/401/403); at
+    # BROKEN_AFTER_REFUSALS the subscription is marked failed and no longer sent to.
+    refusals: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    failed_at: so.Mapped[dt.datetime | None]
+    failure: so.Mapped[str | None] = so.mapped_column(sa.String(200))  # the last refusal's reason
+
+    @property
+    def state(self) -> str:
+        """ "active", or "failed" once the push service kept refusing it."""
+        return "failed" if self.failed_at is not None else "active"
+
+
+BROKEN_AFTER_REFUSALS = 3
 
 
 class ReminderKind(enum.StrEnum):
@@ -63,6 +76,9 @@ class ReminderOccurrence(Base):
     # 0 for the scheduled reminder, 1.. for each snooze of it.
     seq: so.Mapped[int] = so.mapped_column(default=0)
     due_at: so.Mapped[dt.datetime]
+    # The application's due time this reminder was planned for: when the application moves
+    # (a new time, days or plan), the reminder is sent again for the new time.
+    application_due_at: so.Mapped[dt.datetime | None]
     status: so.Mapped[ReminderStatus] = so.mapped_column(
         str_enum(ReminderStatus, 20), default=ReminderStatus.PENDING
     )

@@ -5,6 +5,13 @@ and a lease, so each occurrence goes to one of them; a dispatcher that dies mid-
 leases that expire and are claimed again. On PostgreSQL one statement claims a batch and
 returns, with each occurrence, whether its application is done (the re-check: nothing goes
 out for an application already done) and its patient's devices.
+
+The lease is also the claim's fencing token. A claim sets `lease_until = now + lease` for the
+whole batch, and a row can only be claimed again once `now > lease_until`, so every new claim
+of a row has a larger `lease_until` than the one before. Every write that records an outcome
+requires `status = 'claimed' AND lease_until = <the batch's token>`: a dispatcher whose lease
+ran out (the row re-claimed by another, cancelled because the application was done, or moved
+because the application moved) changes nothing.
 """
 
 from __future__ import annotations
@@ -82,15 +89,24 @@ def _in(column, values):
     return _in_ids(column, "ids", is_postgres()).params(ids=ids_param(values))
 
 
+def _held(postgres: bool, token_name: str = "token"):  # noqa: S107 (a bind parameter name)
+    """The fence: the row is still claimed under this batch's token."""
+    return sa.and_(_OCC.c.status == "claimed", _OCC.c.lease_until == sa.bindparam(token_name))
+
+
 @functools.cache
 def finish_statements(postgres: bool) -> dict:
-    """The statements that record a batch, built once per dialect."""
+    """The statements that record a batch, built once per dialect; each is fenced by the
+    batch's claim (parameter `token`, or `b_token` in the per-row ones)."""
     return {
+        # The rows of the batch still held under its token (PostgreSQL: locked until the
+        # recording transaction commits, so no other dispatcher re-claims them in between).
+        "held": _held_select(postgres),
         "finished": sa.update(_OCC)
-        .where(_in_ids(_OCC.c.id, "ids", postgres))
+        .where(_in_ids(_OCC.c.id, "ids", postgres), _held(postgres))
         .values(status=sa.bindparam("status"), lease_until=None, sent_at=sa.bindparam("sent_at")),
         "retry": sa.update(_OCC)
-        .where(_OCC.c.id == sa.bindparam("b_id"))
+        .where(_OCC.c.id == sa.bindparam("b_id"), _held(postgres, "b_token"))
         .values(
             status="pending",
             lease_until=None,
@@ -98,7 +114,7 @@ def finish_statements(postgres: bool) -> dict:
             last_error=sa.bindparam("b_error"),
         ),
         "failed": sa.update(_OCC)
-        .where(_OCC.c.id == sa.bindparam("b_id"))
+        .where(_OCC.c.id == sa.bindparam("b_id"), _held(postgres, "b_token"))
         .values(status="failed", lease_until=None, last_error=sa.bindparam("b_error")),
         # At most one write per device and hour: a busy device is not rewritten every batch.
         "delivered": sa.update(_SUB)
@@ -109,6 +125,43 @@ def finish_statements(postgres: bool) -> dict:
         .values(last_success_at=sa.bindparam("now")),
         "gone": sa.delete(_SUB).where(_in_ids(_SUB.c.id, "ids", postgres)),
     }
+
+
+def _held_select(postgres: bool):
+    query = sa.select(_OCC.c.id).where(_in_ids(_OCC.c.id, "ids", postgres), _held(postgres))
+    return query.with_for_update() if postgres else query
+
+
+@functools.cache
+def _wanted_select(postgres: bool):
+    """Of a batch's rows, those still to send: still held under its token, and (for an
+    application reminder) the application not done."""
+    return (
+        sa.select(_OCC.c.id)
+        .select_from(_OCC.outerjoin(_APP, _APP.c.id == _OCC.c.planned_application_id))
+        .where(
+            _in_ids(_OCC.c.id, "ids", postgres),
+            _held(postgres),
+            sa.or_(_OCC.c.kind.not_in(DONE_CANCELS), _APP.c.completed_at.is_(None)),
+        )
+    )
+
+
+def still_wanted(ids, token: dt.datetime) -> set[int]:
+    """The ids, of these claimed under `token`, that should still go out now (the re-check
+    right before sending: a claim taken over, or an application done since, sends nothing)."""
+    if not ids:
+        return set()
+    return set(db.session.scalars(_wanted_select(is_postgres()), {"ids": ids_param(ids), "token": token}))
+
+
+def held(ids, token: dt.datetime) -> set[int]:
+    """The ids, of these claimed under `token`, that this claim still holds (locked on
+    PostgreSQL until the transaction ends)."""
+    if not ids:
+        return set()
+    statement = finish_statements(is_postgres())["held"]
+    return set(db.session.scalars(statement, {"ids": ids_param(ids), "token": token}))
 
 
 def relaxed_commit() -> None:
@@ -211,10 +264,13 @@ def claim(batch_size: int, now: dt.datetime | None = None, lease: dt.timedelta |
     return sorted(row.id for row in claim_rows(batch_size, now, lease))
 
 
-def claim_batch(batch_size: int, now: dt.datetime) -> tuple[int, list[Claimed], list[Claimed], dict]:
+def claim_batch(
+    batch_size: int, now: dt.datetime, lease: dt.timedelta | None = None
+) -> tuple[int, list[Claimed], list[Claimed], dict]:
     """Claim a batch in the current transaction (the caller commits) and load what sending
-    needs: (claimed count, live, cancelled, patient id -> devices)."""
-    lease = lease_duration()
+    needs: (claimed count, live, cancelled, patient id -> devices). The batch's fencing
+    token is `now + lease`."""
+    lease = lease or lease_duration()
     claimed: dict[int, Claimed] = {}
     devices: dict[int, list[Device]] = defaultdict(list)
     if is_postgres():

@@ -6,17 +6,27 @@ that are claimed again (at-least-once delivery; the service worker's notificatio
 makes a repeat replace, not add).
 
 A batch costs a fixed handful of statements whatever its size: one claim (on PostgreSQL),
-then one UPDATE per outcome. `dispatch_until_idle` pipelines batches: while one is with
-the push services, the previous one is recorded and the next claimed, in one transaction.
+one re-check right before sending, then one UPDATE per outcome. `dispatch_until_idle`
+pipelines batches: while one is with the push services, the previous one is recorded and
+the next claimed, in one transaction.
+
+Every outcome write is fenced by the batch's claim (claims.py): a batch recorded after its
+lease ran out changes none of the rows another dispatcher took over, and none that were
+cancelled or moved meanwhile. A batch's sending stops at a deadline well inside its lease
+(`DEADLINE_SHARE`), so its outcomes are recorded while the claim still holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+
+from flask import current_app
 
 from anagen.clock import utcnow
 from anagen.extensions import db
@@ -26,15 +36,21 @@ from anagen.reminders.claims import (
     Device,
     claim_batch,
     finish_statements,
+    held,
     ids_param,
     is_postgres,
+    lease_duration,
     relaxed_commit,
+    still_wanted,
 )
 from anagen.webpush.messages import Outcome, PushMessage, PushResult, SubscriptionInfo, backoff_seconds
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# A batch stops sending at this share of its lease (unanswered requests are retried later),
+# leaving the rest of the lease to record its outcomes while the claim still holds.
+DEADLINE_SHARE = 0.5
 
 # Short, health-free text: a lock screen may be seen by anyone.
 TEXTS = {
@@ -68,6 +84,7 @@ class BatchStats:
     cancelled: int = 0
     no_subscription: int = 0
     gone_subscriptions: int = 0
+    fenced: int = 0  # claims lost before recording (lease ran out, cancelled or moved)
 
     def add(self, other: BatchStats) -> None:
         """Add another batch's counts to these."""
@@ -78,10 +95,14 @@ class BatchStats:
 @dataclass
 class _Batch:
     now: dt.datetime
+    token: dt.datetime  # the claim's lease_until: the fencing token of every outcome write
+    deadline: float  # time.monotonic() by which sending stops
     claimed: int
     live: list[Claimed]
     cancelled: list[Claimed]
     pairs: list[tuple[PushMessage, Device]]
+    unwanted: set[int] = field(default_factory=set)  # no longer to send at the re-check
+    results: list[PushResult] = field(default_factory=list)
     future: Future | None = None
 
 
@@ -132,8 +153,16 @@ def messages(occurrences, devices: dict[int, list]) -> list[tuple[PushMessage, o
 # -- recording -------------------------------------------------------------------------------
 
 
-def _record(now, live, cancelled, pairs, results: list[PushResult], stats: BatchStats) -> None:
-    """Write every outcome of a batch (the caller commits)."""
+def _record(batch: _Batch, stats: BatchStats) -> None:
+    """Write every outcome of a batch, fenced by its claim (the caller commits)."""
+    now, pairs, results = batch.now, batch.pairs, batch.results
+    mine = held([o.id for o in batch.live] + [o.id for o in batch.cancelled], batch.token)
+    stats.fenced = len(batch.live) + len(batch.cancelled) - len(mine)
+    if stats.fenced:
+        log.warning("claim lost before recording: %d reminders left to their new owner", stats.fenced)
+    cancelled = [o for o in batch.cancelled if o.id in mine]
+    cancelled += [o for o in batch.live if o.id in mine and o.id in batch.unwanted]
+    live = [o for o in batch.live if o.id in mine and o.id not in batch.unwanted]
     by_occurrence: dict[str, list[PushResult]] = defaultdict(list)
     gone: set[int] = set()
     delivered_to: set[int] = set()
@@ -153,19 +182,32 @@ def _record(now, live, cancelled, pairs, results: list[PushResult], stats: Batch
             retry_after = max((r.retry_after_s or 0) for r in outcomes)
             reason = next(r.reason for r in outcomes if r.outcome is Outcome.RETRY)
             due_at = now + dt.timedelta(seconds=backoff_seconds(occ.attempts, retry_after))
-            retry.append({"b_id": occ.id, "b_due": due_at, "b_error": reason[:200]})
+            retry.append({"b_id": occ.id, "b_token": batch.token, "b_due": due_at, "b_error": reason[:200]})
         elif not outcomes or kinds == {Outcome.GONE}:
             no_subscription.append(occ.id)
         else:
-            failed.append({"b_id": occ.id, "b_error": "; ".join(sorted({r.reason for r in outcomes}))[:200]})
+            reasons = "; ".join(sorted({r.reason for r in outcomes}))[:200]
+            failed.append({"b_id": occ.id, "b_token": batch.token, "b_error": reasons})
     statements = finish_statements(is_postgres())
     finished = {"sent": sent, "cancelled": [o.id for o in cancelled], "no_subscription": no_subscription}
     for status, ids in finished.items():
         if ids:
-            db.session.execute(
+            written = db.session.execute(
                 statements["finished"],
-                {"ids": ids_param(ids), "status": status, "sent_at": now if status == "sent" else None},
-            )
+                {
+                    "ids": ids_param(ids),
+                    "token": batch.token,
+                    "status": status,
+                    "sent_at": now if status == "sent" else None,
+                },
+            ).rowcount
+            if written != len(ids):  # held rows are locked (PostgreSQL) or writes serialised (SQLite)
+                log.warning(
+                    "recorded %d of %d %s reminders: the rest changed hands",
+                    written,
+                    len(ids),
+                    status,
+                )
     if retry:
         db.session.execute(statements["retry"], retry)
     if failed:
@@ -192,14 +234,43 @@ def _record(now, live, cancelled, pairs, results: list[PushResult], stats: Batch
 def _start(batch_size: int, now: dt.datetime | None = None) -> _Batch:
     """Claim and prepare a batch in the current transaction (the caller commits)."""
     now = now or utcnow()
-    claimed, live, cancelled, devices = claim_batch(batch_size, now)
-    return _Batch(now, claimed, live, cancelled, messages(live, devices))
+    lease = lease_duration()
+    deadline = time.monotonic() + lease.total_seconds() * DEADLINE_SHARE
+    claimed, live, cancelled, devices = claim_batch(batch_size, now, lease)
+    return _Batch(now, now + lease, deadline, claimed, live, cancelled, messages(live, devices))
 
 
-def _finish(batch: _Batch, results: list[PushResult]) -> BatchStats:
+def _send(sender, batch: _Batch, app=None) -> None:
+    """Re-check the batch (claim still held, application not done), then send what is still
+    wanted until the batch's deadline. `app`: run the re-check in a context of its own (a
+    sender thread); None: in the caller's."""
+    ids = [o.id for o in batch.live]
+    if app is not None:
+        with app.app_context():
+            wanted = still_wanted(ids, batch.token)
+            db.session.remove()
+    else:
+        wanted = still_wanted(ids, batch.token)
+        db.session.commit()  # no transaction stays open while the push services answer
+    batch.unwanted = set(ids) - wanted
+    if batch.unwanted:
+        batch.pairs = [(m, d) for m, d in batch.pairs if int(m.occurrence_id) in wanted]
+    if not batch.pairs:
+        batch.results = []
+        return
+    remaining = batch.deadline - time.monotonic()
+    msgs = [m for m, _ in batch.pairs]
+    if remaining <= 0:
+        late = "batch deadline"
+        batch.results = [PushResult(m.occurrence_id, Outcome.RETRY, None, None, late) for m in msgs]
+        return
+    batch.results = sender.send_many(msgs, timeout=remaining)
+
+
+def _finish(batch: _Batch) -> BatchStats:
     """Record a sent batch in the current transaction (the caller commits)."""
     stats = BatchStats(claimed=batch.claimed)
-    _record(batch.now, batch.live, batch.cancelled, batch.pairs, results, stats)
+    _record(batch, stats)
     return stats
 
 
@@ -210,14 +281,16 @@ def dispatch_batch(sender, batch_size: int = 500, now: dt.datetime | None = None
     db.session.commit()  # claimed: no transaction stays open while the push services answer
     if not batch.claimed:
         return BatchStats()
-    results = sender.send_many([m for m, _ in batch.pairs]) if batch.pairs else []
+    _send(sender, batch)
     relaxed_commit()
-    stats = _finish(batch, results)
+    stats = _finish(batch)
     db.session.commit()
     return stats
 
 
-def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) -> BatchStats:
+def dispatch_until_idle(
+    sender, batch_size: int = 500, max_batches: int = 1000, stop: threading.Event | None = None
+) -> BatchStats:
     """While a backlog remains, keep claiming instead of waiting for the next tick.
 
     Pipelined: batches are sent on sender threads - as many at once as the sender has
@@ -226,17 +299,19 @@ def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) 
     services always have work and the database round trips do not add to the sending time.
     At most `parallelism` + 2 batches are claimed and not yet recorded. Stops when a claim
     finds nothing (not merely fewer than `batch_size`: with concurrent dispatchers a claim
-    can come back short while work remains).
+    can come back short while work remains), or once `stop` is set: then it claims nothing
+    more, and finishes and records the batches already claimed.
     """
     total = BatchStats()
     queue: deque[_Batch] = deque()
     started = 0
     exhausted = False
     lanes = max(1, int(getattr(sender, "parallelism", 1)))
+    app = current_app._get_current_object()
 
     def claim_next() -> _Batch | None:
         nonlocal started, exhausted
-        if exhausted or started >= max_batches:
+        if exhausted or started >= max_batches or (stop is not None and stop.is_set()):
             exhausted = True
             return None
         batch = _start(batch_size)
@@ -251,8 +326,8 @@ def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) 
         # Only once the claim is committed: no push goes out for a claim that could still
         # be rolled back.
         for batch in batches:
-            if batch is not None and batch.pairs:
-                batch.future = pool.submit(sender.send_many, [m for m, _ in batch.pairs])
+            if batch is not None and batch.live:
+                batch.future = pool.submit(_send, sender, batch, app)
 
     with ThreadPoolExecutor(lanes, thread_name_prefix="dispatch-send") as pool:
         try:
@@ -262,9 +337,10 @@ def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) 
             send(pool, claimed)
             while queue:
                 batch = queue.popleft()
-                results = batch.future.result() if batch.future is not None else []
+                if batch.future is not None:
+                    batch.future.result()
                 relaxed_commit()
-                total.add(_finish(batch, results))
+                total.add(_finish(batch))
                 claimed = claim_next()
                 db.session.commit()
                 send(pool, [claimed])
@@ -274,11 +350,12 @@ def dispatch_until_idle(sender, batch_size: int = 500, max_batches: int = 1000) 
                     batch.future.cancel()
     if total.claimed:
         log.info(
-            "dispatched: claimed=%d sent=%d retried=%d failed=%d cancelled=%d",
+            "dispatched: claimed=%d sent=%d retried=%d failed=%d cancelled=%d fenced=%d",
             total.claimed,
             total.sent,
             total.retried,
             total.failed,
             total.cancelled,
+            total.fenced,
         )
     return total

@@ -1,10 +1,15 @@
-"""The dispatcher process: an APScheduler tick that materialises and sends reminders."""
+"""The dispatcher process: an APScheduler tick that materialises and sends reminders.
+
+On SIGTERM (supervisord's stop) it claims nothing more, finishes and records the batches in
+flight, then exits: nothing is left claimed for a lease to run out.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
 import signal
+import threading
 
 from anagen.extensions import db
 from anagen.reminders import dispatcher, heartbeat
@@ -19,6 +24,18 @@ MATERIALISE_EVERY = 20
 
 def tick(app, sender, batch_size: int, state: dict) -> None:
     """One tick: refresh the window now and then, then send until the backlog is gone."""
+    stop = state.get("stop")
+    busy = state.get("busy")
+    if stop is not None and stop.is_set():
+        return
+    if busy is not None:
+        with busy:
+            _tick(app, sender, batch_size, state)
+    else:
+        _tick(app, sender, batch_size, state)
+
+
+def _tick(app, sender, batch_size: int, state: dict) -> None:
     with app.app_context():
         try:
             if state["ticks"] % MATERIALISE_EVERY == 0:
@@ -26,7 +43,7 @@ def tick(app, sender, batch_size: int, state: dict) -> None:
                 db.session.commit()
                 if created:
                     log.info("materialised %d reminders", created)
-            dispatcher.dispatch_until_idle(sender, batch_size)
+            dispatcher.dispatch_until_idle(sender, batch_size, stop=state.get("stop"))
             heartbeat.beat()
         except Exception:
             # A database restart must not kill the process: log, roll back, next tick retries.
@@ -48,7 +65,8 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
         # run beside (not between) this process's database work.
         app.config["PUSH_SENDER_PROCESSES"] = default_sender_processes()
     sender = make_sender(app)
-    state = {"ticks": 0}
+    stopping = threading.Event()
+    state = {"ticks": 0, "stop": stopping, "busy": threading.Lock()}
     if once:
         tick(app, sender, batch_size, state)
         sender.close()
@@ -66,6 +84,9 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     )
 
     def stop(signum, frame):
+        # No new claims; the tick in progress finishes and records its batches. The
+        # scheduler's own shutdown waits for it (after start() returns, not in the handler).
+        stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
@@ -73,4 +94,7 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     try:
         scheduler.start()
     finally:
-        sender.close()
+        # shutdown(wait=False) left the job thread running: wait for the tick in flight.
+        with state["busy"]:
+            sender.close()
+        log.info("dispatcher stopped")

@@ -4,7 +4,11 @@
 `in_flight` requests outstanding on as many connections, in the calling thread, and pulls
 the next request lazily from an iterator, so the caller encrypts message n+1 while the push
 service answers message n: with a thread per request instead, every response waits for the
-GIL held by an encrypting thread (docs/BENCHMARKS.md, "Web-push building blocks").
+GIL held by an encrypting thread (docs/BENCHMARKS.md, "Reminder dispatch").
+
+Each request has a total deadline (`timeout[1]` seconds from when it is sent, and never
+past the caller's `stop_at`); a host's addresses are resolved and checked
+(transport.public_addresses) once a minute per origin, and only checked addresses dialled.
 """
 
 from __future__ import annotations
@@ -17,37 +21,56 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from anagen.webpush.transport import Connection, Origin, Stale, TransportError, poll
+from anagen.webpush.transport import Answer, Connection, Origin, Stale, TransportError, poll, public_addresses
 
-Done = Callable[[Any, "int | None", "str | None", "TransportError | None"], None]
+Done = Callable[[Any, "Answer | None", "TransportError | None"], None]
+RESOLVE_TTL_S = 60.0
 
 
 class ConnectionPool:
-    """Idle keep-alive connections per origin: LIFO, at most `per_origin` kept idle."""
+    """Idle keep-alive connections per origin: LIFO, at most `per_origin` kept idle.
+
+    `timeout` is (connect, request): the connection (TCP and TLS) within the first, each
+    request's answer within the second from its sending. `allow_private`: dial loopback,
+    private and link-local addresses too (the local test push service only)."""
 
     def __init__(
         self,
         timeout: tuple[float, float],
         per_origin: int,
         ssl_context: ssl.SSLContext | None = None,
+        *,
+        allow_private: bool = False,
     ) -> None:
         self.timeout = timeout
         self.per_origin = per_origin
+        self.allow_private = allow_private
         if ssl_context is None:
             ssl_context = ssl.create_default_context()  # verifies certificates and host names
             ssl_context.set_alpn_protocols(["http/1.1"])
         self.ssl_context = ssl_context
         self._idle: dict[Origin, deque[Connection]] = {}
+        self._resolved: dict[Origin, tuple[float, list[tuple]]] = {}
         self._lock = threading.Lock()
         self.opened = 0  # connections opened so far (keep-alive shows as few)
 
-    def _new(self, origin: Origin) -> Connection:
-        conn = Connection(origin, self.timeout, self.ssl_context)
+    def addresses(self, origin: Origin) -> list[tuple]:
+        """The origin's checked addresses (cached for a minute)."""
+        now = time.monotonic()
+        cached = self._resolved.get(origin)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        infos = public_addresses(origin.host, origin.port, self.allow_private)
+        self._resolved[origin] = (now + RESOLVE_TTL_S, infos)
+        return infos
+
+    def _new(self, origin: Origin, deadline: float | None = None) -> Connection:
+        conn = Connection(origin, self.addresses(origin), self.timeout[0], self.ssl_context, deadline)
         with self._lock:
             self.opened += 1
         return conn
 
-    def _get(self, origin: Origin) -> Connection:
+    def _get(self, origin: Origin, deadline: float | None = None) -> Connection:
         idle = self._idle.get(origin)
         while idle:
             try:
@@ -57,7 +80,7 @@ class ConnectionPool:
             if not conn.is_dropped():
                 return conn
             conn.close()
-        return self._new(origin)
+        return self._new(origin, deadline)
 
     def _put(self, conn: Connection) -> None:
         if conn.sock is None:
@@ -71,44 +94,56 @@ class ConnectionPool:
         else:
             conn.close()
 
-    def post(self, origin: Origin, head: bytes, body: bytes) -> tuple[int, str | None]:
-        """POST on a pooled connection; return (status, Retry-After or None).
+    def post(self, origin: Origin, head: bytes, body: bytes, stop_at: float | None = None) -> Answer:
+        """POST on a pooled connection and return the answer, within the request deadline.
 
         A reused connection that the peer had closed before answering is retried once on a
         fresh one: delivery is at-least-once anyway, and the Topic header makes a rare
         duplicate replace the first copy on the device.
         """
-        for conn in (self._get(origin), None):
+        deadline = time.monotonic() + self.timeout[1]
+        if stop_at is not None:
+            deadline = min(deadline, stop_at)
+        for conn in (self._get(origin, deadline), None):
             if conn is None:
-                conn = self._new(origin)
-            if not conn.send(head, body):
+                conn = self._new(origin, deadline)
+            if not conn.send(head, body, deadline):
                 continue
             try:
-                status, retry_after, reusable = conn.read_response()
+                answer, reusable = conn.read_response(deadline)
             except Stale:
                 continue
             if reusable:
                 self._put(conn)
             else:
                 conn.close()
-            return status, retry_after
+            return answer
         raise TransportError("connection", "closed before a response")
 
     def post_many(
-        self, origin: Origin, requests: Iterator[tuple[Any, bytes, bytes]], done: Done, in_flight: int
+        self,
+        origin: Origin,
+        requests: Iterator[tuple[Any, bytes, bytes]],
+        done: Done,
+        in_flight: int,
+        stop_at: float | None = None,
     ) -> None:
-        """POST every (key, head, body) from `requests`; `done(key, status, retry_after,
-        error)` is called once per request as responses arrive or read deadlines pass."""
+        """POST every (key, head, body) from `requests`; `done(key, answer, error)` is called
+        once per request as answers arrive or deadlines pass. Past `stop_at` (a
+        time.monotonic() instant) nothing more is sent and what is unanswered is abandoned
+        (a read-timeout error each)."""
         if poll is None:  # no poll() on this platform: one request at a time
             for key, head, body in requests:
                 try:
-                    status, retry_after = self.post(origin, head, body)
+                    if stop_at is not None and time.monotonic() >= stop_at:
+                        raise TransportError("read-timeout", "batch deadline")
+                    answer = self.post(origin, head, body, stop_at)
                 except TransportError as exc:
-                    done(key, None, None, exc)
+                    done(key, None, exc)
                 else:
-                    done(key, status, retry_after, None)
+                    done(key, answer, None)
             return
-        _Pipeline(self, origin, done, max(1, in_flight)).run(requests)
+        _Pipeline(self, origin, done, max(1, in_flight), stop_at).run(requests)
 
     def close(self) -> None:
         with self._lock:
@@ -121,22 +156,32 @@ class ConnectionPool:
 class _Pipeline:
     """One origin, one thread, up to `in_flight` requests outstanding."""
 
-    def __init__(self, pool: ConnectionPool, origin: Origin, done: Done, in_flight: int) -> None:
+    def __init__(
+        self, pool: ConnectionPool, origin: Origin, done: Done, in_flight: int, stop_at: float | None
+    ) -> None:
         self.pool = pool
         self.origin = origin
         self.done = done
         self.in_flight = in_flight
+        self.stop_at = stop_at
         self.poller = poll()
         self.busy: dict[int, tuple[Connection, Any, bytes, bytes, float]] = {}
         # Connections that answered moments ago: reused without the dropped-check (a close
         # racing with reuse still surfaces as Stale and is retried once).
         self.ready: list[Connection] = []
 
+    def _deadline(self) -> float:
+        deadline = time.monotonic() + self.pool.timeout[1]
+        return deadline if self.stop_at is None else min(deadline, self.stop_at)
+
     def run(self, requests: Iterator[tuple[Any, bytes, bytes]]) -> None:
         try:
             for key, head, body in requests:
                 while len(self.busy) >= self.in_flight:
                     self.reap()
+                if self.stop_at is not None and time.monotonic() >= self.stop_at:
+                    self.done(key, None, TransportError("read-timeout", "batch deadline"))
+                    continue
                 self.start(key, head, body)
             while self.busy:
                 self.reap()
@@ -147,53 +192,53 @@ class _Pipeline:
                 self.pool._put(conn)
 
     def start(self, key: Any, head: bytes, body: bytes) -> None:
+        deadline = self._deadline()
         try:
-            conn = self.ready.pop() if self.ready else self.pool._get(self.origin)
-            if not conn.send(head, body):  # reused, found closed: once more on a fresh one
-                conn = self.pool._new(self.origin)
-                conn.send(head, body)
+            conn = self.ready.pop() if self.ready else self.pool._get(self.origin, deadline)
+            if not conn.send(head, body, deadline):  # reused, found closed: once more on a fresh one
+                conn = self.pool._new(self.origin, deadline)
+                conn.send(head, body, deadline)
         except TransportError as exc:
-            self.done(key, None, None, exc)
+            self.done(key, None, exc)
             return
         fd = conn.sock.fileno()
-        self.busy[fd] = (conn, key, head, body, time.monotonic() + self.pool.timeout[1])
+        self.busy[fd] = (conn, key, head, body, deadline)
         self.poller.register(fd, select.POLLIN)
 
     def reap(self) -> None:
-        """Wait for at least one response (or the earliest read deadline) and handle all
-        that are ready."""
+        """Wait for at least one response (or the earliest deadline) and handle all that
+        are ready."""
         first_deadline = min(entry[4] for entry in self.busy.values())
         wait_ms = max(0, int((first_deadline - time.monotonic()) * 1000) + 1)
         events = self.poller.poll(wait_ms)
         for fd, _ in events:
             self.finish(fd)
-        if not events:
-            now = time.monotonic()
-            for fd, (conn, key, _h, _b, deadline) in list(self.busy.items()):
-                if deadline <= now:
-                    self.poller.unregister(fd)
-                    del self.busy[fd]
-                    conn.close()
-                    self.done(key, None, None, TransportError("read-timeout", "no response in time"))
+        now = time.monotonic()
+        for fd, (conn, key, _h, _b, deadline) in list(self.busy.items()):
+            if deadline <= now:
+                self.poller.unregister(fd)
+                del self.busy[fd]
+                conn.close()
+                self.done(key, None, TransportError("read-timeout", "no response in time"))
 
     def finish(self, fd: int) -> None:
-        conn, key, head, body, _ = self.busy.pop(fd)
+        conn, key, head, body, deadline = self.busy.pop(fd)
         self.poller.unregister(fd)
         try:
-            status, retry_after, reusable = conn.read_response()
+            answer, reusable = conn.read_response(deadline)
         except Stale:
             try:
-                status, retry_after = self.pool.post(self.origin, head, body)
+                answer = self.pool.post(self.origin, head, body, self.stop_at)
             except TransportError as exc:
-                self.done(key, None, None, exc)
+                self.done(key, None, exc)
             else:
-                self.done(key, status, retry_after, None)
+                self.done(key, answer, None)
             return
         except TransportError as exc:
-            self.done(key, None, None, exc)
+            self.done(key, None, exc)
             return
         if reusable:
             self.ready.append(conn)
         else:
             conn.close()
-        self.done(key, status, retry_after, None)
+        self.done(key, answer, None)

@@ -11,11 +11,13 @@ Libraries where they do the job, own code where the hot path needs it:
 - requests go over pooled keep-alive connections of transport.py (see there why not
   `requests`, pywebpush's transport), with request heads built as one bytes string;
 - `send_many` pipelines each push-service origin's messages in one thread (pool.py),
-  origins in parallel on an executor the sender owns.
+  origins in parallel on an executor the sender owns, all of them stopping at the caller's
+  deadline; an origin that timed out is paused for `pause_after_timeout` seconds (its
+  messages come back as RETRY at once), so a hanging push service delays only its own.
 docs/BENCHMARKS.md has the measurements behind these choices.
 
-Logging names only the occurrence id, the status and the push-service origin: the endpoint
-path is a capability URL, and keys and payloads are never logged.
+Logging names only the occurrence id, the status, a 4xx answer's reason and the push-service
+origin: the endpoint path is a capability URL, and keys and payloads are never logged.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import logging
 import re
 import ssl
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher, WebPushException
 
+from anagen.webpush.endpoints import endpoint_problem
 from anagen.webpush.messages import (
     MAX_ENCRYPTED_BYTES,
     URGENCIES,
@@ -43,7 +47,7 @@ from anagen.webpush.messages import (
     safe_topic,
 )
 from anagen.webpush.pool import ConnectionPool
-from anagen.webpush.transport import Origin, TransportError
+from anagen.webpush.transport import Answer, Origin, TransportError
 from anagen.webpush.vapid import VapidHeaderCache, VapidKeys
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,10 @@ _PATH_SAFE = re.compile(r"^/[!-~]*$")  # printable ASCII, no space/CR/LF (no hea
 _HOST_SAFE = re.compile(r"^[a-z0-9.:_-]+$")
 _CACHE_LIMIT = 100_000
 _PUSHER_LIMIT = 20_000  # a WebPusher holds a deep copy of its subscription: under 1 KB each
+# Requests in flight per origin (and idle connections kept per origin): push services are
+# 50-150 ms away, and one request at a time per connection; docs/BENCHMARKS.md sizes it.
+DEFAULT_IN_FLIGHT = 256
+_TIMEOUTS = ("connect-timeout", "read-timeout")
 
 
 class _Invalid(Exception):
@@ -71,14 +79,17 @@ _FIXED_HEADERS = "Content-Encoding: aes128gcm\r\nContent-Type: application/octet
 class WebPushSender:
     """Encrypts, signs and sends push messages over pooled keep-alive connections.
 
-    `timeout` is (connect, read) in seconds. `pool_per_origin` is both how many requests
-    `send_many` keeps in flight per push-service origin and how many idle connections are
-    kept per origin (default 16). `max_workers` bounds how many origins `send_many` serves
-    at once (the sender's own executor). `allow_http` admits plain-http endpoints (only the
-    local test push service has those: real ones are https, and refusing the rest limits
-    what a forged subscription can make the server call). `ssl_context` replaces the default
+    `timeout` is (connect, request) in seconds: TCP and TLS within the first, each answer
+    within the second from the request's sending (a total, however slowly it trickles in).
+    `pool_per_origin` is both how many requests `send_many` keeps in flight per push-service
+    origin and how many idle connections are kept per origin (default `DEFAULT_IN_FLIGHT`).
+    `max_workers` bounds how many origins `send_many` serves at once (the sender's own
+    executor). `allow_http` is the local-test mode: it admits the local test push service's
+    endpoints (http, IP literals, any port, loopback and private addresses); otherwise only
+    `https://<public DNS name>` is called (endpoints.py). `ssl_context` replaces the default
     (system CAs, host-name checks), e.g. for a test service's self-signed certificate.
-    Thread-safe; `close()` when done.
+    `pause_after_timeout`: seconds an origin that timed out gets no requests. Thread-safe;
+    `close()` when done.
     """
 
     def __init__(
@@ -92,11 +103,16 @@ class WebPushSender:
         allow_http: bool = False,
         ssl_context: ssl.SSLContext | None = None,
         header_cache: VapidHeaderCache | None = None,
+        pause_after_timeout: float = 30.0,
     ) -> None:
         self.headers = header_cache or VapidHeaderCache(vapid_keys, subject)
         self.max_workers = max_workers
         self.allow_http = allow_http
-        self.pool = ConnectionPool(timeout, pool_per_origin or 16, ssl_context)
+        self.pause_after_timeout = pause_after_timeout
+        self._paused: dict[Origin, float] = {}
+        self.pool = ConnectionPool(
+            timeout, pool_per_origin or DEFAULT_IN_FLIGHT, ssl_context, allow_private=allow_http
+        )
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="push-sender")
         self._routes: dict[str, _Route] = {}
         self._pushers: dict[SubscriptionInfo, WebPusher] = {}
@@ -113,8 +129,9 @@ class WebPushSender:
             except ValueError:
                 raise _Invalid("invalid endpoint URL") from None
             scheme = parts.scheme.lower()
-            if scheme != "https" and not (scheme == "http" and self.allow_http):
-                raise _Invalid("endpoint is not https")
+            problem = endpoint_problem(endpoint, self.allow_http)
+            if problem is not None:
+                raise _Invalid(f"endpoint refused: {problem}")
             path = parts.path or "/"
             if parts.query:
                 path += "?" + parts.query
@@ -181,24 +198,40 @@ class WebPushSender:
         return route, head.encode("latin-1"), body
 
     # -- sending -----------------------------------------------------------------------
-    def _result(
-        self, occ: str, aud: str, status: int | None, retry_after: str | None, error: Exception | None
-    ) -> PushResult:
+    def _result(self, occ: str, aud: str, answer: Answer | None, error: Exception | None) -> PushResult:
         if isinstance(error, _Invalid):
+            log.error("push not sent (configuration): occurrence=%s origin=%s %s", occ, aud, error)
+            return PushResult(occ, Outcome.CONFIG_ERROR, None, None, str(error))
+        if isinstance(error, TransportError) and error.kind == "forbidden-address":
             log.error("push not sent (configuration): occurrence=%s origin=%s %s", occ, aud, error)
             return PushResult(occ, Outcome.CONFIG_ERROR, None, None, str(error))
         if isinstance(error, TransportError):
             log.info("push to retry: occurrence=%s origin=%s %s", occ, aud, error.kind)
             return PushResult(occ, Outcome.RETRY, None, None, str(error))
-        if error is not None or status is None:
+        if error is not None or answer is None:
             log.error("push failed: occurrence=%s origin=%s %s", occ, aud, type(error).__name__)
             return PushResult(occ, Outcome.RETRY, None, None, f"internal error {type(error).__name__}")
-        outcome, retry_after_s = classify(status, retry_after)
+        status = answer.status
+        outcome, retry_after_s = classify(status, answer.retry_after)
+        reason = f"HTTP {status}" if not answer.reason else f"HTTP {status} {answer.reason}"
         if outcome is Outcome.CONFIG_ERROR:
-            log.error("push refused (configuration): occurrence=%s status=%s origin=%s", occ, status, aud)
+            log.error(
+                "push refused (configuration): occurrence=%s status=%s origin=%s reason=%s",
+                occ,
+                status,
+                aud,
+                answer.reason or "-",
+            )
         elif outcome is not Outcome.SENT:
-            log.info("push %s: occurrence=%s status=%s origin=%s", outcome, occ, status, aud)
-        return PushResult(occ, outcome, status, retry_after_s, f"HTTP {status}")
+            log.info(
+                "push %s: occurrence=%s status=%s origin=%s reason=%s",
+                outcome,
+                occ,
+                status,
+                aud,
+                answer.reason or "-",
+            )
+        return PushResult(occ, outcome, status, retry_after_s, reason)
 
     def send(self, msg: PushMessage) -> PushResult:
         """Send one message; never raises for a message that cannot be sent."""
@@ -208,13 +241,14 @@ class WebPushSender:
         try:
             route, head, body = self._request(msg)
             aud = route.aud
-            status, retry_after = self.pool.post(route.origin, head, body)
+            answer = self.pool.post(route.origin, head, body)
         except Exception as exc:  # _Invalid, TransportError, or a bug: never raise per message
-            return self._result(msg.occurrence_id, aud, None, None, exc)
-        return self._result(msg.occurrence_id, aud, status, retry_after, None)
+            return self._result(msg.occurrence_id, aud, None, exc)
+        return self._result(msg.occurrence_id, aud, answer, None)
 
-    def send_many(self, msgs: Iterable[PushMessage]) -> list[PushResult]:
-        """Send all; results in the input order.
+    def send_many(self, msgs: Iterable[PushMessage], timeout: float | None = None) -> list[PushResult]:
+        """Send all; results in the input order, within `timeout` seconds when given (what
+        is not answered by then comes back as RETRY).
 
         Messages are grouped by push-service origin; each group runs on one of the sender's
         workers as a pipeline (`ConnectionPool.post_many`): up to `pool_per_origin` requests
@@ -223,6 +257,7 @@ class WebPushSender:
         """
         if self._closed:
             raise RuntimeError("sender is closed")
+        stop_at = None if timeout is None else time.monotonic() + timeout
         msgs = list(msgs)
         results: list[PushResult | None] = [None] * len(msgs)
         groups: dict[Origin, list[int]] = {}
@@ -230,37 +265,52 @@ class WebPushSender:
             try:
                 groups.setdefault(self._route(msg.subscription.endpoint).origin, []).append(i)
             except _Invalid as exc:
-                results[i] = self._result(msg.occurrence_id, "-", None, None, exc)
+                results[i] = self._result(msg.occurrence_id, "-", None, exc)
         futures = [
-            self._executor.submit(self._send_group, origin, idxs, msgs, results)
+            self._executor.submit(self._send_group, origin, idxs, msgs, results, stop_at)
             for origin, idxs in groups.items()
         ]
         for f in futures:
             f.result()
         for i, r in enumerate(results):
             if r is None:  # only if a group died of a bug: make it visible, retry later
-                results[i] = self._result(msgs[i].occurrence_id, "-", None, None, RuntimeError())
+                results[i] = self._result(msgs[i].occurrence_id, "-", None, RuntimeError())
         return results  # type: ignore[return-value]
 
-    def _send_group(self, origin: Origin, idxs: list[int], msgs: list[PushMessage], results: list) -> None:
+    def _send_group(
+        self, origin: Origin, idxs: list[int], msgs: list[PushMessage], results: list, stop_at: float | None
+    ) -> None:
         aud = self._route(msgs[idxs[0]].subscription.endpoint).aud
+        paused_until = self._paused.get(origin, 0.0)
+        wait = paused_until - time.monotonic()
+        if wait > 0:
+            log.info("push origin paused after a timeout: origin=%s messages=%d", aud, len(idxs))
+            for i in idxs:
+                results[i] = PushResult(msgs[i].occurrence_id, Outcome.RETRY, None, wait, "origin paused")
+            return
+        timed_out = False
 
         def requests() -> Iterator[tuple[int, bytes, bytes]]:
             for i in idxs:
                 try:
                     _route, head, body = self._request(msgs[i])
                 except Exception as exc:
-                    results[i] = self._result(msgs[i].occurrence_id, aud, None, None, exc)
+                    results[i] = self._result(msgs[i].occurrence_id, aud, None, exc)
                     continue
                 yield i, head, body
 
-        def done(i: int, status: int | None, retry_after: str | None, error: Exception | None) -> None:
-            results[i] = self._result(msgs[i].occurrence_id, aud, status, retry_after, error)
+        def done(i: int, answer: Answer | None, error: Exception | None) -> None:
+            nonlocal timed_out
+            if isinstance(error, TransportError) and error.kind in _TIMEOUTS:
+                timed_out = True
+            results[i] = self._result(msgs[i].occurrence_id, aud, answer, error)
 
         try:
-            self.pool.post_many(origin, requests(), done, self.pool.per_origin)
+            self.pool.post_many(origin, requests(), done, self.pool.per_origin, stop_at)
         except Exception:
             log.exception("push pipeline failed: origin=%s", aud)
+        if timed_out and self.pause_after_timeout > 0:
+            self._paused[origin] = time.monotonic() + self.pause_after_timeout
 
     def close(self) -> None:
         self._closed = True

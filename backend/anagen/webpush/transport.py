@@ -3,31 +3,39 @@
 Why not `requests` (pywebpush's transport) or `http.client`: push delivery is one tiny POST
 per message, and a client's own Python work per request is the bottleneck under the GIL;
 against the local push service this client carries several times the requests per second
-of either, which is what keeps delivery above half of the encryption-only rate (the
-numbers: docs/BENCHMARKS.md, "Web-push building blocks").
+of either (the numbers, aiohttp's included: docs/BENCHMARKS.md, "Reminder dispatch").
 
 What it does: one request at a time per connection, `Content-Length` bodies out; responses
-with `Content-Length`, chunked or close-delimited bodies (which are discarded: only the status
-and `Retry-After` matter); interim 1xx responses skipped; TLS with certificate and host-name
-verification through `ssl`; explicit connect and read timeouts.
+with `Content-Length`, chunked or close-delimited bodies; interim 1xx responses skipped; TLS
+with certificate and host-name verification through `ssl`. Deadlines are totals, not per
+`recv`: the connection (DNS, TCP, TLS) within the connect timeout, and the answer within the
+request's deadline however slowly its bytes trickle in. Bodies are discarded, except the
+first KB of a 4xx answer, whose `reason` is kept (`reason_of`). Before connecting, the host's
+addresses are checked (`public_addresses`): only public ones are dialled (the address checked
+is the address connected to), unless the sender runs in local-test mode.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
+import re
 import select
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 
 _MAX_LINE = 8192
 _MAX_HEADERS = 100
 _MAX_DISCARD = 256 * 1024
+REASON_BYTES = 1024  # of a 4xx answer's body, read for its reason
 poll = getattr(select, "poll", None)  # no FD_SETSIZE limit, unlike select()
 
 
 class TransportError(Exception):
-    """`kind` is one of connect-timeout, read-timeout, connection, protocol."""
+    """`kind` is one of connect-timeout, read-timeout, connection, protocol, forbidden-address."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
@@ -51,21 +59,168 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-class Connection:
-    __slots__ = ("first_use", "origin", "rfile", "sock", "used")
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    retry_after: str | None = None
+    reason: str | None = None  # a 4xx answer's reason (e.g. Apple's "BadJwtToken")
 
-    def __init__(self, origin: Origin, timeout: tuple[float, float], ctx: ssl.SSLContext | None):
-        try:
-            sock = socket.create_connection((origin.host, origin.port), timeout=timeout[0])
-        except TimeoutError as exc:
-            raise TransportError("connect-timeout", f"after {timeout[0]} s") from exc
-        except OSError as exc:
-            raise TransportError("connection", type(exc).__name__) from exc
+
+def is_public(address: str) -> bool:
+    """A globally routable unicast address (not loopback, private, link-local, multicast...)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def public_addresses(host: str, port: int, allow_private: bool) -> list[tuple]:
+    """The host's socket addresses to dial; TransportError("forbidden-address") when any of
+    them is not public (a name that also points inside is refused whole), unless
+    `allow_private`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise TransportError("connection", "name not resolved") from exc
+    except OSError as exc:
+        raise TransportError("connection", type(exc).__name__) from exc
+    if not infos:
+        raise TransportError("connection", "name not resolved")
+    if not allow_private and not all(is_public(info[4][0]) for info in infos):
+        raise TransportError("forbidden-address", "the push service resolves to a non-public address")
+    return infos
+
+
+_REASON_SAFE = re.compile(r"[^A-Za-z0-9 _.,:()'-]")
+
+
+def reason_of(body: bytes) -> str | None:
+    """The reason a push service gives in a 4xx answer's body: Apple's {"reason": ...},
+    FCM's {"error": {"status", "message"}}, Mozilla's {"errno", "message"}, else a short
+    text. Only plain characters, at most 120, and never anything URL-like (a service may
+    echo the endpoint)."""
+    text = body[:REASON_BYTES].decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    reason = None
+    with contextlib.suppress(ValueError, TypeError):
+        data = json.loads(text)
+        if isinstance(data, dict):
+            error = data.get("error")
+            if isinstance(error, dict):
+                reason = " ".join(str(error[k]) for k in ("status", "message") if error.get(k))
+            elif data.get("reason"):
+                reason = str(data["reason"])
+            elif data.get("message") or data.get("errno"):
+                reason = " ".join(str(data[k]) for k in ("errno", "message") if data.get(k))
+            elif error:
+                reason = str(error)
+    if reason is None and not text.startswith(("{", "[", "<")):
+        reason = text
+    if not reason:
+        return None
+    words = [w for w in reason.split() if "/" not in w and "@" not in w]
+    cleaned = _REASON_SAFE.sub("", " ".join(words))[:120].strip()
+    return cleaned or None
+
+
+class _Reader:
+    """Buffered reads from a socket, every one bounded by one absolute deadline."""
+
+    __slots__ = ("buf", "deadline", "sock")
+
+    def __init__(self, sock) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.deadline = 0.0
+
+    def _fill(self) -> bool:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError()
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def readline(self, limit: int) -> bytes:
+        while True:
+            end = self.buf.find(b"\n", 0, limit)
+            if end >= 0:
+                line = bytes(self.buf[: end + 1])
+                del self.buf[: end + 1]
+                return line
+            if len(self.buf) >= limit or not self._fill():
+                line = bytes(self.buf[:limit])
+                del self.buf[:limit]
+                return line
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) < n and self._fill():
+            pass
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def skip(self, n: int) -> int:
+        """Discard up to n bytes; how many were discarded."""
+        done = 0
+        while done < n:
+            if not self.buf and not self._fill():
+                break
+            take = min(n - done, len(self.buf))
+            del self.buf[:take]
+            done += take
+        return done
+
+    def drain(self, limit: int) -> None:
+        """Discard until the peer closes (at most `limit` bytes)."""
+        self.skip(limit)
+
+
+class Connection:
+    __slots__ = ("first_use", "origin", "reader", "sock", "used")
+
+    def __init__(
+        self,
+        origin: Origin,
+        infos: list[tuple],
+        connect_timeout: float,
+        ctx: ssl.SSLContext | None,
+        deadline: float | None = None,
+    ):
+        """Dial the origin at one of `infos` (checked by `public_addresses`), TCP and TLS
+        within `connect_timeout` (and by `deadline`, a time.monotonic() instant, when given)."""
+        start = time.monotonic()
+        until = start + connect_timeout if deadline is None else min(start + connect_timeout, deadline)
+        sock = None
+        last: OSError | None = None
+        for family, kind, proto, _name, address in infos:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                raise TransportError("connect-timeout", f"after {connect_timeout} s")
+            candidate = socket.socket(family, kind, proto)
+            try:
+                candidate.settimeout(remaining)
+                candidate.connect(address)
+            except TimeoutError as exc:
+                candidate.close()
+                raise TransportError("connect-timeout", f"after {connect_timeout} s") from exc
+            except OSError as exc:
+                candidate.close()
+                last = exc
+                continue
+            sock = candidate
+            break
+        if sock is None:
+            raise TransportError("connection", type(last).__name__ if last else "no address")
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if origin.scheme == "https":
+                sock.settimeout(max(0.001, until - time.monotonic()))
                 sock = (ctx or ssl.create_default_context()).wrap_socket(sock, server_hostname=origin.host)
-            sock.settimeout(timeout[1])
         except TimeoutError as exc:
             sock.close()
             raise TransportError("connect-timeout", "TLS handshake") from exc
@@ -74,7 +229,7 @@ class Connection:
             raise TransportError("connection", type(exc).__name__) from exc
         self.origin = origin
         self.sock = sock
-        self.rfile = sock.makefile("rb", buffering=16384)
+        self.reader = _Reader(sock)
         self.used = False
         self.first_use = True
 
@@ -82,14 +237,14 @@ class Connection:
         sock, self.sock = self.sock, None
         if sock is not None:
             with contextlib.suppress(OSError):
-                self.rfile.close()
-            with contextlib.suppress(OSError):
                 sock.close()
 
     def is_dropped(self) -> bool:
         """An idle keep-alive socket that is readable was closed (or spoken to) by the peer."""
         if self.sock is None or self.sock.fileno() < 0:
             return True
+        if self.reader.buf:
+            return True  # bytes nobody asked for
         try:
             if poll is not None:
                 p = poll()
@@ -99,11 +254,12 @@ class Connection:
         except (OSError, ValueError):
             return True
 
-    def send(self, head: bytes, body: bytes) -> bool:
-        """Write one request. False: this reused connection had been closed by the peer
-        (it is closed here; the caller may retry on a fresh one)."""
+    def send(self, head: bytes, body: bytes, deadline: float) -> bool:
+        """Write one request by `deadline` (time.monotonic()). False: this reused connection
+        had been closed by the peer (it is closed here; the caller may retry on a fresh one)."""
         self.first_use, self.used = not self.used, True
         try:
+            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
             self.sock.sendall(head + body)
         except TimeoutError as exc:
             self.close()
@@ -115,9 +271,11 @@ class Connection:
             raise TransportError("connection", type(exc).__name__) from exc
         return True
 
-    def read_response(self) -> tuple[int, str | None, bool]:
-        """(status, Retry-After or None, reusable); raises `Stale` when a reused connection
-        was closed before any response byte (the request may be retried once)."""
+    def read_response(self, deadline: float) -> tuple[Answer, bool]:
+        """(answer, reusable), all of it by `deadline` (time.monotonic()); raises `Stale` when
+        a reused connection was closed before any response byte (the request may be retried
+        once)."""
+        self.reader.deadline = deadline
         try:
             return self._read_response(self.first_use)
         except TimeoutError as exc:
@@ -138,10 +296,10 @@ class Connection:
             self.close()
             raise
 
-    def _read_response(self, first_use: bool) -> tuple[int, str | None, bool]:
-        rfile = self.rfile
+    def _read_response(self, first_use: bool) -> tuple[Answer, bool]:
+        reader = self.reader
         while True:
-            line = rfile.readline(_MAX_LINE)
+            line = reader.readline(_MAX_LINE)
             if not line:
                 if not first_use:
                     raise Stale()
@@ -155,7 +313,7 @@ class Connection:
             chunked = False
             retry_after = None
             for _ in range(_MAX_HEADERS):
-                h = rfile.readline(_MAX_LINE)
+                h = reader.readline(_MAX_LINE)
                 if h in (b"\r\n", b"\n"):
                     break
                 if not h or not h.endswith(b"\n"):
@@ -179,30 +337,44 @@ class Connection:
             if 100 <= status < 200:
                 continue  # interim response; the final one follows
             break
+        keep = REASON_BYTES if 400 <= status < 500 else 0
         if status in (204, 304):
-            return status, retry_after, keep_alive
+            return Answer(status, retry_after), keep_alive
         if chunked:
-            return status, retry_after, keep_alive and self._discard_chunked()
+            reusable, body = self._chunked(keep)
+            return Answer(status, retry_after, reason_of(body) if keep else None), keep_alive and reusable
         if length is not None:
-            if length > _MAX_DISCARD:
-                return status, retry_after, False
-            if length and len(rfile.read(length)) != length:
+            if length < 0:
+                raise ValueError("negative length")
+            body = reader.read(min(length, keep)) if keep else b""
+            rest = length - len(body)
+            if rest > _MAX_DISCARD:
+                return Answer(status, retry_after, reason_of(body) if keep else None), False
+            if reader.skip(rest) != rest or len(body) != min(length, keep):
                 raise TransportError("connection", "truncated body")
-            return status, retry_after, keep_alive
-        rfile.read(_MAX_DISCARD)  # close-delimited body
-        return status, retry_after, False
+            return Answer(status, retry_after, reason_of(body) if keep else None), keep_alive
+        body = reader.read(keep) if keep else b""
+        reader.drain(_MAX_DISCARD)  # close-delimited body
+        return Answer(status, retry_after, reason_of(body) if keep else None), False
 
-    def _discard_chunked(self) -> bool:
+    def _chunked(self, keep: int) -> tuple[bool, bytes]:
+        """Read a chunked body, keeping its first `keep` bytes: (reusable, kept bytes)."""
         total = 0
+        kept = bytearray()
+        reader = self.reader
         while True:
-            size_line = self.rfile.readline(_MAX_LINE)
+            size_line = reader.readline(_MAX_LINE)
             size = int(size_line.split(b";", 1)[0].strip() or b"x", 16)
             if size == 0:
                 break
             total += size
             if total > _MAX_DISCARD:
-                return False
-            self.rfile.read(size + 2)
-        while self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
+                return False, bytes(kept)
+            if len(kept) < keep:
+                piece = reader.read(min(size, keep - len(kept)))
+                kept += piece
+                size -= len(piece)
+            reader.skip(size + 2)
+        while reader.readline(_MAX_LINE) not in (b"\r\n", b"\n", b""):
             pass  # trailers
-        return True
+        return True, bytes(kept)
