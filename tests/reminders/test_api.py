@@ -52,9 +52,10 @@ def test_public_key_is_the_vapid_key(push_app, api):
 def test_put_upserts_by_endpoint_and_keeps_every_device(two, push_service):
     (a, _, api_a), (b, _, api_b) = two
     phone, laptop = push_service.new_subscription(), push_service.new_subscription()
-    assert put(api_a, phone).get_json() == {"created": True}
-    assert put(api_a, phone).get_json() == {"created": False}  # every app start re-sends it
-    assert put(api_a, laptop).get_json() == {"created": True}
+    assert put(api_a, phone).get_json() == {"created": True, "state": "active"}
+    # every app start re-sends it
+    assert put(api_a, phone).get_json() == {"created": False, "state": "active"}
+    assert put(api_a, laptop).get_json() == {"created": True, "state": "active"}
     assert endpoints(a.id) == sorted([phone["endpoint"], laptop["endpoint"]])
     # New keys for the same endpoint replace the old ones (no second row).
     renewed = {**phone, "keys": push_service.new_subscription()["keys"]}
@@ -66,7 +67,7 @@ def test_put_upserts_by_endpoint_and_keeps_every_device(two, push_service):
         "Phone/2",
     )
     # The phone changes hands (another account signs in on it): the endpoint moves.
-    assert put(api_b, phone).get_json() == {"created": False}
+    assert put(api_b, phone).get_json() == {"created": False, "state": "active"}
     assert endpoints(a.id) == [laptop["endpoint"]]
     assert endpoints(b.id) == [phone["endpoint"]]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PushSubscription)) == 2
@@ -207,3 +208,48 @@ def test_snooze_after_the_application_is_done_is_a_conflict(two, push_app):
     response = api_a.post(f"/api/me/reminders/{original.id}/snooze")
     assert response.status_code == 409
     assert response.get_json()["error"]["code"] == "already_done"
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://127.0.0.1/wpush/x",  # IP literals, any spelling
+        "https://[::1]/wpush/x",
+        "https://10.0.0.7/wpush/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://2130706433/wpush/x",
+        "https://0x7f.1/wpush/x",
+        "https://localhost/wpush/x",  # local names
+        "https://push.localhost/wpush/x",
+        "https://printer.local/wpush/x",
+        "https://metadata.google.internal/wpush/x",
+        "https://pushservice/wpush/x",
+        "https://push.example.com:8443/wpush/x",  # not the https port
+        "http://push.example.com/wpush/x",  # not https
+    ],
+)
+def test_endpoints_the_server_will_not_call_are_refused(two, push_service, push_app, endpoint):
+    (a, _, api_a), _ = two
+    push_app.config["PUSH_ALLOW_HTTP"] = False  # the push_app fixture restores it
+    sub = {**push_service.new_subscription(), "endpoint": endpoint}
+    response = put(api_a, sub)
+    assert response.status_code == 422, response.get_json()
+    assert "endpoint" in response.get_json()["error"]["fields"]
+    assert endpoints(a.id) == []
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://fcm.googleapis.com/fcm/send/abc:def",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAAA",
+        "https://web.push.apple.com:443/QGuQyavXutnMp",
+        "https://wns2-db5p.notify.windows.com/w/?token=BQYAAA",
+    ],
+)
+def test_real_push_services_are_accepted(two, push_service, push_app, endpoint):
+    (a, _, api_a), _ = two
+    push_app.config["PUSH_ALLOW_HTTP"] = False
+    response = put(api_a, {**push_service.new_subscription(), "endpoint": endpoint})
+    assert response.status_code == 200, response.get_json()
+    assert endpoints(a.id) == [endpoint]

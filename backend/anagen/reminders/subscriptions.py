@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from anagen.clock import utcnow
 from anagen.errors import InvalidInput
 from anagen.extensions import db
 from anagen.models import Patient, PushSubscription
+from anagen.webpush.endpoints import endpoint_problem
 from anagen.webpush.sender import WebPushSender
 from anagen.webpush.vapid import VapidKeys, load_or_create, validate_subject
 from anagen.webpush.workers import ProcessSender
@@ -51,31 +56,57 @@ def _key_bytes(value: str, field: str, length: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A saved subscription: whether it is new, and its state ("active", or "failed" once
+    the push service kept refusing it; see models/push.py)."""
+
+    created: bool
+    state: str
+
+
 def save_subscription(
     patient: Patient, endpoint: str, p256dh: str, auth: str, user_agent: str | None
-) -> bool:
-    """Upsert by endpoint (a device re-subscribing, or moving to this account); True if new."""
-    if not endpoint.startswith("https://") and not current_app.config.get("PUSH_ALLOW_HTTP"):
-        raise InvalidInput("Notifications need a secure push service.", {"endpoint": "Must be https"})
+) -> Saved:
+    """Upsert by endpoint (a device re-subscribing, or moving to this account): one
+    INSERT ... ON CONFLICT DO UPDATE, so two saves at once never collide. New keys or a new
+    owner clear a failed state; the same subscription saved again keeps it."""
+    problem = endpoint_problem(endpoint, bool(current_app.config.get("PUSH_ALLOW_HTTP")))
+    if problem is not None:
+        raise InvalidInput("Notifications need a secure push service.", {"endpoint": problem})
     _key_bytes(p256dh, "keys.p256dh", 65)
     _key_bytes(auth, "keys.auth", 16)
-    # Read everything before adding the new row: touching an expired `patient` autoflushes,
-    # and a half-built subscription (no patient_id) must never be flushed.
-    values = {
-        "patient_id": patient.id,
-        "p256dh": p256dh,
-        "auth": auth,
-        "user_agent": (user_agent or "")[:300],
-    }
-    sub = db.session.scalar(sa.select(PushSubscription).where(PushSubscription.endpoint == endpoint))
-    created = sub is None
-    if created:
-        db.session.add(PushSubscription(endpoint=endpoint, **values))
-    else:
-        for name, value in values.items():
-            setattr(sub, name, value)
-    db.session.flush()
-    return created
+    now = utcnow()
+    table = PushSubscription.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
+        patient_id=patient.id,
+        endpoint=endpoint,
+        p256dh=p256dh,
+        auth=auth,
+        user_agent=(user_agent or "")[:300],
+        created_at=now,
+        refusals=0,
+    )
+    new = insert.excluded
+    same = sa.and_(
+        table.c.p256dh == new.p256dh, table.c.auth == new.auth, table.c.patient_id == new.patient_id
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c.endpoint],
+        set_={
+            "patient_id": new.patient_id,
+            "p256dh": new.p256dh,
+            "auth": new.auth,
+            "user_agent": new.user_agent,
+            "refusals": sa.case((same, table.c.refusals), else_=0),
+            "failed_at": sa.case((same, table.c.failed_at), else_=None),
+            "failure": sa.case((same, table.c.failure), else_=None),
+        },
+    ).returning(table.c.created_at, table.c.failed_at)
+    row = db.session.execute(statement).one()
+    # Our own created_at came back: this statement inserted the row.
+    return Saved(created=row.created_at == now, state="failed" if row.failed_at else "active")
 
 
 def remove_subscription(patient: Patient, endpoint: str) -> None:

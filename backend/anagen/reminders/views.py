@@ -40,6 +40,9 @@ class EndpointSchema(StrictSchema):
 
 class SubscribedSchema(ma.Schema):
     created = fields.Boolean(required=True)
+    # "failed": the push service keeps refusing this subscription (no reminders reach it);
+    # the device should subscribe again.
+    state = fields.String(required=True, validate=validate.OneOf(["active", "failed"]))
 
 
 class QueuedSchema(ma.Schema):
@@ -59,8 +62,9 @@ def public_key():
 @bp.arguments(SubscriptionSchema)
 @bp.response(200, SubscribedSchema)
 def put_subscription(data):
-    """Save this device's subscription (called on every app start)."""
-    created = push.save_subscription(
+    """Save this device's subscription (called on every app start); its state says whether
+    reminders reach it ("failed": the push service keeps refusing it)."""
+    saved = push.save_subscription(
         account().user,
         data["endpoint"],
         data["keys"]["p256dh"],
@@ -68,7 +72,7 @@ def put_subscription(data):
         request.headers.get("User-Agent"),
     )
     db.session.commit()
-    return {"created": created}
+    return saved
 
 
 @bp.delete("/me/push-subscriptions")
