@@ -70,12 +70,14 @@ class _Behaviour:
     retry_after: str | None
     hang_seconds: float | None
     times: int | None
+    body: bytes = b""
 
 
 @dataclass
 class PushService:
     origin: str
     defer_checks: bool = False
+    delay_s: float = 0.0  # every answer waits this long (a push service across the internet)
     received: list[Received] = field(default_factory=list)
     connections: int = 0
     _subs: dict[str, _Subscription] = field(default_factory=dict)
@@ -92,10 +94,17 @@ class PushService:
     # -- lifecycle ---------------------------------------------------------------------
     @classmethod
     def start(
-        cls, host: str = "127.0.0.1", port: int = 0, *, defer_checks: bool = False, ssl_context=None
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        defer_checks: bool = False,
+        ssl_context=None,
+        rtt_ms: float = 0,
     ) -> PushService:
-        """Serve in a background thread (`ssl_context`: serve https)."""
-        push_service = cls(origin="", defer_checks=defer_checks)
+        """Serve in a background thread (`ssl_context`: serve https; `rtt_ms`: answer each
+        request that many milliseconds after it arrived, without holding up the others)."""
+        push_service = cls(origin="", defer_checks=defer_checks, delay_s=rtt_ms / 1000)
         ready = threading.Event()
         loop = asyncio.new_event_loop()
 
@@ -129,6 +138,7 @@ class PushService:
         *,
         defer_checks: bool = True,
         cpus: set[int] | None = None,
+        rtt_ms: float = 0,
     ) -> RemotePushService:
         """The same service in a child process, for benchmarks: a real push service never
         shares the sender's CPU and GIL, and in a thread this one's own Python work is
@@ -137,7 +147,7 @@ class PushService:
         (Linux), e.g. the service on CPU 1 while the benchmark pins itself to CPU 0."""
         from support.pushservice_remote import RemotePushService
 
-        return RemotePushService(host, port, defer_checks, cpus)
+        return RemotePushService(host, port, defer_checks, cpus, rtt_ms)
 
     def stop(self) -> None:
         loop = self._loop
@@ -185,15 +195,16 @@ class PushService:
         retry_after: float | str | None = None,
         hang_seconds: float | None = None,
         times: int | None = None,
+        body: bytes = b"",
     ) -> None:
-        """Answer `status` (after `hang_seconds`) for one endpoint, or all when None.
+        """Answer `status` (after `hang_seconds`, with `body`) for one endpoint, or all when None.
 
         `times` limits how many requests it applies to; then the service answers 201 again.
         """
         key = None if endpoint is None else urlsplit(endpoint).path
         ra = None if retry_after is None else str(retry_after)
         with self._lock:
-            self._behaviour[key] = _Behaviour(status, ra, hang_seconds, times)
+            self._behaviour[key] = _Behaviour(status, ra, hang_seconds, times, body)
 
     def drop_connections(self) -> None:
         """Close every open client connection (as a push service does with idle ones)."""
@@ -241,16 +252,16 @@ class PushService:
         return {"valid": valid, "invalid": sum(reasons.values()), "reasons": dict(reasons)}
 
     # -- HTTP --------------------------------------------------------------------------
-    def _respond_for(self, rec: Received) -> tuple[int, str | None, float | None]:
+    def _respond_for(self, rec: Received) -> tuple[int, str | None, float | None, bytes]:
         if not self.defer_checks:
             try:
                 self.check(rec)
             except Rejected as exc:
                 rec.reason = exc.reason
-                return exc.status, None, None
+                return exc.status, None, None, b""
         elif rec.path not in self._subs:
             rec.reason = "unknown subscription"
-            return 404, None, None
+            return 404, None, None, b""
         with self._lock:
             for key in (rec.path, None):
                 b = self._behaviour.get(key)
@@ -260,8 +271,8 @@ class PushService:
                         if b.times <= 0:
                             del self._behaviour[key]
                     rec.reason = f"behaviour {b.status}"
-                    return b.status, b.retry_after, b.hang_seconds
-        return 201, None, None
+                    return b.status, b.retry_after, b.hang_seconds, b.body
+        return 201, None, None, b""
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -283,11 +294,12 @@ class PushService:
                 body = await reader.readexactly(length) if length else b""
                 rec = Received(urlsplit(target).path, headers, body, time.monotonic(), method)
                 self.received.append(rec)
-                status, retry_after, hang = self._respond_for(rec)
+                status, retry_after, hang, answer_body = self._respond_for(rec)
                 rec.status = status
-                if hang:
-                    await asyncio.sleep(hang)
-                writer.write(self._response(status, retry_after))
+                wait = (hang or 0) + self.delay_s
+                if wait:
+                    await asyncio.sleep(wait)
+                writer.write(self._response(status, retry_after, answer_body))
                 await writer.drain()
                 if headers.get("connection", "").lower() == "close":
                     return
@@ -298,7 +310,7 @@ class PushService:
             self._tasks.discard(asyncio.current_task())
             writer.close()
 
-    def _response(self, status: int, retry_after: str | None) -> bytes:
+    def _response(self, status: int, retry_after: str | None, body: bytes = b"") -> bytes:
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "X"
         extra = ""
         if status == 201:
@@ -306,4 +318,5 @@ class PushService:
             extra = f"Location: {self.origin}/m/{self._counter}\r\n"
         if retry_after is not None:
             extra += f"Retry-After: {retry_after}\r\n"
-        return f"HTTP/1.1 {status} {phrase}\r\n{extra}Content-Length: 0\r\n\r\n".encode("latin-1")
+        head = f"HTTP/1.1 {status} {phrase}\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+        return head.encode("latin-1") + body

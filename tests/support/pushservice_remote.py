@@ -13,10 +13,14 @@ from support.pushservice import PushService
 class RemotePushService:
     """A `PushService` in a child process: same methods; attributes are fetched on access."""
 
-    def __init__(self, host: str, port: int, defer_checks: bool, cpus: set[int] | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, defer_checks: bool, cpus: set[int] | None = None, rtt_ms: float = 0
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_child, args=(child, host, port, defer_checks, cpus), daemon=True)
+        self._proc = ctx.Process(
+            target=_child, args=(child, host, port, defer_checks, cpus, rtt_ms), daemon=True
+        )
         self._proc.start()
         child.close()
         if not self._conn.poll(30):
@@ -51,10 +55,10 @@ class RemotePushService:
         self.stop()
 
 
-def _child(conn, host: str, port: int, defer_checks: bool, cpus: set[int] | None) -> None:
+def _child(conn, host: str, port: int, defer_checks: bool, cpus: set[int] | None, rtt_ms: float) -> None:
     if cpus and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, cpus)
-    push_service = PushService.start(host, port, defer_checks=defer_checks)
+    push_service = PushService.start(host, port, defer_checks=defer_checks, rtt_ms=rtt_ms)
     conn.send(push_service.origin)
     while True:
         try:

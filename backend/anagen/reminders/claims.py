@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from anagen.clock import utcnow
 from anagen.extensions import db
 from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
+from anagen.models.push import BROKEN_AFTER_REFUSALS
 
 # Core tables: the hot path reads and writes plain rows, never ORM objects (no identity map,
 # no per-object state, no session synchronisation of bulk updates).
@@ -116,13 +117,33 @@ def finish_statements(postgres: bool) -> dict:
         "failed": sa.update(_OCC)
         .where(_OCC.c.id == sa.bindparam("b_id"), _held(postgres, "b_token"))
         .values(status="failed", lease_until=None, last_error=sa.bindparam("b_error")),
-        # At most one write per device and hour: a busy device is not rewritten every batch.
+        # At most one write per device and hour: a busy device is not rewritten every batch
+        # (unless it has refusals to forget: they count only in a row).
         "delivered": sa.update(_SUB)
         .where(
             _in_ids(_SUB.c.id, "ids", postgres),
-            sa.or_(_SUB.c.last_success_at.is_(None), _SUB.c.last_success_at < sa.bindparam("hour_ago")),
+            sa.or_(
+                _SUB.c.last_success_at.is_(None),
+                _SUB.c.last_success_at < sa.bindparam("hour_ago"),
+                _SUB.c.refusals > 0,
+            ),
         )
-        .values(last_success_at=sa.bindparam("now")),
+        .values(last_success_at=sa.bindparam("now"), refusals=0, failure=None),
+        # Refused as misconfigured (400/401/403): counted; failed once they keep coming.
+        "refused": sa.update(_SUB)
+        .where(_SUB.c.id == sa.bindparam("b_id"))
+        .values(
+            refusals=_SUB.c.refusals + sa.bindparam("b_count", type_=sa.Integer),
+            failure=sa.bindparam("b_reason"),
+            failed_at=sa.case(
+                (
+                    _SUB.c.refusals + sa.bindparam("b_count", type_=sa.Integer) >= BROKEN_AFTER_REFUSALS,
+                    sa.func.coalesce(_SUB.c.failed_at, sa.bindparam("b_now")),
+                ),
+                else_=_SUB.c.failed_at,
+            ),
+        )
+        .returning(_SUB.c.id, _SUB.c.failed_at),
         "gone": sa.delete(_SUB).where(_in_ids(_SUB.c.id, "ids", postgres)),
     }
 
@@ -234,7 +255,7 @@ def _claim_and_load():
         )
         .select_from(
             rows.outerjoin(_APP, _APP.c.id == rows.c.planned_application_id).outerjoin(
-                _SUB, _SUB.c.patient_id == rows.c.patient_id
+                _SUB, sa.and_(_SUB.c.patient_id == rows.c.patient_id, _SUB.c.failed_at.is_(None))
             )
         )
         .order_by(rows.c.id, _SUB.c.id)
@@ -308,7 +329,10 @@ def claim_batch(
         if claimed:
             for sub in db.session.execute(
                 sa.select(_SUB.c.id, _SUB.c.patient_id, _SUB.c.endpoint, _SUB.c.p256dh, _SUB.c.auth)
-                .where(_in(_SUB.c.patient_id, {c.patient_id for c in claimed.values()}))
+                .where(
+                    _in(_SUB.c.patient_id, {c.patient_id for c in claimed.values()}),
+                    _SUB.c.failed_at.is_(None),  # refused for good: no longer sent to
+                )
                 .order_by(_SUB.c.id)
             ):
                 devices[sub.patient_id].append(Device(sub.id, sub.endpoint, sub.p256dh, sub.auth))

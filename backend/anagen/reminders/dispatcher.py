@@ -30,6 +30,7 @@ from flask import current_app
 
 from anagen.clock import utcnow
 from anagen.extensions import db
+from anagen.models.push import BROKEN_AFTER_REFUSALS
 from anagen.reminders.claims import (
     DONE_CANCELS,
     Claimed,
@@ -48,6 +49,9 @@ from anagen.webpush.messages import Outcome, PushMessage, PushResult, Subscripti
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# Answers that say the subscription (not the message or the moment) is wrong: VAPID key
+# mismatch, bad token, forbidden. Consecutive ones mark the subscription failed.
+MISCONFIGURED = frozenset({400, 401, 403})
 # A batch stops sending at this share of its lease (unanswered requests are retried later),
 # leaving the rest of the lease to record its outcomes while the claim still holds.
 DEADLINE_SHARE = 0.5
@@ -85,6 +89,7 @@ class BatchStats:
     no_subscription: int = 0
     gone_subscriptions: int = 0
     fenced: int = 0  # claims lost before recording (lease ran out, cancelled or moved)
+    broken_subscriptions: int = 0  # marked failed in this batch (kept refusing as misconfigured)
 
     def add(self, other: BatchStats) -> None:
         """Add another batch's counts to these."""
@@ -166,12 +171,15 @@ def _record(batch: _Batch, stats: BatchStats) -> None:
     by_occurrence: dict[str, list[PushResult]] = defaultdict(list)
     gone: set[int] = set()
     delivered_to: set[int] = set()
+    refused: dict[int, list[str]] = defaultdict(list)
     for (_msg, sub), result in zip(pairs, results, strict=True):
         by_occurrence[result.occurrence_id].append(result)
         if result.outcome is Outcome.SENT:
             delivered_to.add(sub.id)
         elif result.outcome is Outcome.GONE:
             gone.add(sub.id)
+        elif result.outcome is Outcome.CONFIG_ERROR and result.status_code in MISCONFIGURED:
+            refused[sub.id].append(result.reason)
     sent, no_subscription, retry, failed = [], [], [], []
     for occ in live:
         outcomes = by_occurrence.get(str(occ.id), ())
@@ -220,6 +228,19 @@ def _record(batch: _Batch, stats: BatchStats) -> None:
         )
     if gone:
         db.session.execute(statements["gone"], {"ids": ids_param(gone)})
+    for sub_id in delivered_to | gone:
+        refused.pop(sub_id, None)
+    for sub_id, reasons in refused.items():
+        params = {"b_id": sub_id, "b_count": len(reasons), "b_reason": reasons[-1][:200], "b_now": now}
+        row = db.session.execute(statements["refused"], params).first()
+        if row is not None and row.failed_at == now:
+            stats.broken_subscriptions += 1
+            log.warning(
+                "push subscription marked failed (refused %d+ times in a row): subscription=%d last=%s",
+                BROKEN_AFTER_REFUSALS,
+                sub_id,
+                reasons[-1][:200],
+            )
     stats.sent = len(sent)
     stats.retried = len(retry)
     stats.failed = len(failed)
