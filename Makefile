@@ -8,7 +8,7 @@ PORT   ?= 8000
 # Invite links and the printed sign-in address follow the port unless set.
 export PUBLIC_BASE_URL ?= http://localhost:$(PORT)
 
-.PHONY: run test lint format screenshots bench clean lock
+.PHONY: run test test-dates lint format screenshots bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -48,6 +48,19 @@ test: $(VENV)/.dev-installed
 	  echo "== again on PostgreSQL, with the machine's clock in another time zone =="; \
 	  TZ=Pacific/Auckland ANAGEN_TEST_DATABASE="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	else echo "TEST_DATABASE_URL not set: PostgreSQL run skipped (CI sets it)"; fi
+
+## The suite (browser tests aside) with the whole process tree at other dates (Debian's faketime):
+## a Monday morning, a Sunday night, a clock change and a leap day. The offset keeps child
+## processes on the same fake clock as the tests; tests/support/faketime/ explains the sleep shim.
+FAKE_DATES ?= 2026-12-07T10:00 2026-12-13T23:30 2027-03-28T00:30 2028-02-29T12:00
+test-dates: $(VENV)/.dev-installed
+	@command -v faketime >/dev/null || { echo "needs faketime (apt-get install faketime)"; exit 1; }
+	@for d in $(FAKE_DATES); do \
+	  off=$$(( $$(date -u -d "$$d" +%s) - $$(date -u +%s) )); \
+	  echo "== the suite at $$d UTC (faketime +$${off}s) =="; \
+	  FAKETIME_DONT_FAKE_MONOTONIC=1 PYTHONPATH=$(CURDIR)/tests/support/faketime:$(PYTHONPATH) \
+	    ANAGEN_TEST_DATABASE=sqlite faketime -f "+$${off}s" $(BIN)/pytest -m "not browser" || exit 1; \
+	done
 
 ## Save every patient screen to docs/screenshots/ (real Chromium).
 screenshots: $(VENV)/.dev-installed

@@ -53,7 +53,7 @@ def supervised(tmp_path):
     port = free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT / "backend"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "backend"), os.environ.get("PYTHONPATH")])),
         "VENV_BIN": str(BIN),
         "ANAGEN_INSTANCE_PATH": str(tmp_path),
         "PORT": str(port),
