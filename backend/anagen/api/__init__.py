@@ -155,10 +155,10 @@ def read_json_body() -> None:
     """Read an API request's body once, before anything else looks at it.
 
     A body over MAX_CONTENT_LENGTH is refused (413) without being read. A JSON body is parsed
-    here, and cached for webargs and the rate limits' keys: one nested too deeply for the
-    parser (RecursionError) or holding an integer too long to convert (Python's 4,300-digit
-    limit, a ValueError) is a 400 like any other malformed JSON, rather than a 500 from
-    whichever of those parses it first.
+    here first (its bytes stay cached for webargs, the value for request.get_json callers such
+    as the login limit's key): one nested too deeply for the parser (RecursionError) or holding
+    an integer too long to convert (Python's 4,300-digit limit, a ValueError) is a 400 like any
+    other malformed JSON, rather than a 500 from whichever reader met it first.
     """
     if not request.path.startswith("/api/"):
         return
