@@ -1,8 +1,10 @@
 """Exactly once under races and retries: parallel completions, a dead request's claim, a phone
-whose clock runs fast. Real threads on the real database."""
+whose clock runs fast, and the shipped protocol stored once. Real threads on the real database."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import socket
 import threading
@@ -12,12 +14,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 import time_machine
+from sqlalchemy import orm as so
 from support.factories import PASSWORD, make_clinic, make_enrolled_patient
 
 from anagen.clock import utcnow
-from anagen.course import courses, idempotency
+from anagen.course import courses, idempotency, protocols
 from anagen.extensions import db
-from anagen.models import ApplicationLog, IdempotencyRecord, PlannedApplication
+from anagen.models import ApplicationLog, IdempotencyRecord, PlannedApplication, ProtocolVersion
 from anagen.protocol import default_protocol
 
 
@@ -243,3 +246,59 @@ def test_already_recorded_is_kept_as_the_keys_answer(app_ctx, api):
     assert complete(api, 1, body, key).get_json()["error"]["code"] == "already_recorded"
     record = db.session.scalar(sa.select(IdempotencyRecord).where(IdempotencyRecord.key == key))
     assert record.status_code == 409
+
+
+@pytest.fixture
+def other_builtin(app_ctx, monkeypatch):
+    """A shipped protocol not yet stored (a new version), removed again afterwards."""
+    version = dataclasses.replace(default_protocol(), version=default_protocol().version + 900)
+    monkeypatch.setattr(protocols, "default_protocol", lambda: version)
+    yield version
+    db.session.rollback()
+    db.session.execute(
+        sa.delete(ProtocolVersion).where(
+            ProtocolVersion.clinic_id.is_(None), ProtocolVersion.version == version.version
+        )
+    )
+    db.session.commit()
+
+
+def test_the_shipped_protocol_is_stored_once_under_a_race(app, other_builtin):
+    db.session.remove()
+    barrier = threading.Barrier(4)
+
+    def before_insert(session, _context, _instances):
+        if any(isinstance(o, ProtocolVersion) for o in session.new):
+            # A session that inserts with ON CONFLICT (no flush) never arrives: go on alone.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=3)
+
+    ids: list = [None] * 4
+    errors: list = []
+
+    def ensure(n: int) -> None:
+        with app.app_context():
+            try:
+                ids[n] = protocols.ensure_builtin_protocols().id
+                db.session.commit()
+            except Exception as error:
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    sa.event.listen(so.Session, "before_flush", before_insert)
+    try:
+        threads = [threading.Thread(target=ensure, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        sa.event.remove(so.Session, "before_flush", before_insert)
+    assert errors == []
+    stored = db.session.scalars(
+        sa.select(ProtocolVersion.id).where(
+            ProtocolVersion.clinic_id.is_(None), ProtocolVersion.version == other_builtin.version
+        )
+    ).all()
+    assert len(stored) == 1 and set(ids) == set(stored)

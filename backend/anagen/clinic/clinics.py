@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from anagen.auth.accounts import end_sessions, normalise_email
 from anagen.auth.passwords import check_password_rules, hash_checked
+from anagen.course.protocols import insert_ignoring_duplicates
 from anagen.errors import Conflict, InvalidInput
 from anagen.extensions import db
 from anagen.models import Clinic, StaffRole, StaffUser
@@ -80,15 +81,20 @@ def create_staff(clinic: Clinic, *, email: str, name: str, role: StaffRole, pass
     owner = db.session.scalar(sa.select(StaffUser.clinic_id).where(StaffUser.email == email))
     if owner is not None:
         raise refuse_email("staff", clinic, owner)
-    user = StaffUser(
-        clinic_id=clinic.id,
-        email=email,
-        name=name,
-        role=StaffRole(role),
-        password_hash=hash_checked(password),
+    user = db.session.scalar(
+        insert_ignoring_duplicates(StaffUser)
+        .values(
+            clinic_id=clinic.id,
+            email=email,
+            name=name,
+            role=StaffRole(role),
+            password_hash=hash_checked(password),
+        )
+        .returning(StaffUser)
     )
-    db.session.add(user)
-    db.session.flush()
+    if user is None:  # the same email, added by another request since the check above
+        owner = db.session.scalar(sa.select(StaffUser.clinic_id).where(StaffUser.email == email))
+        raise refuse_email("staff", clinic, owner)
     return user
 
 

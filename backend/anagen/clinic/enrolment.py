@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from anagen.clinic.clinics import normalise_email, refuse_email
 from anagen.clock import utcnow
 from anagen.course.courses import create_course
-from anagen.course.protocols import available_protocols, ensure_builtin_protocols
+from anagen.course.protocols import available_protocols, ensure_builtin_protocols, insert_ignoring_duplicates
 from anagen.course.today import SCALP_AREAS
 from anagen.errors import InvalidInput, NotFound
 from anagen.extensions import db
@@ -90,25 +90,30 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
     owner = db.session.scalar(sa.select(Patient.clinic_id).where(Patient.email == email))
     if owner is not None:
         raise refuse_email("patient", clinic, owner)
-    patient = Patient(
-        clinic=clinic,
-        first_name=e.first_name.strip(),
-        last_name=e.last_name.strip(),
-        email=email,
-        phone=e.phone,
-        date_of_birth=e.date_of_birth,
-        indication=e.indication,
-        suitability={
-            "advanced_traction_alopecia": False,
-            "miniaturisation_seen": e.miniaturisation_seen,
-            "notes": e.exam_notes or "",
-            "examined_by_staff_id": staff.id if staff else None,
-        },
-        target_areas=list(dict.fromkeys(e.target_areas)),
-        time_zone=e.time_zone,
+    patient = db.session.scalar(
+        insert_ignoring_duplicates(Patient)
+        .values(
+            clinic_id=clinic.id,
+            first_name=e.first_name.strip(),
+            last_name=e.last_name.strip(),
+            email=email,
+            phone=e.phone,
+            date_of_birth=e.date_of_birth,
+            indication=e.indication,
+            suitability={
+                "advanced_traction_alopecia": False,
+                "miniaturisation_seen": e.miniaturisation_seen,
+                "notes": e.exam_notes or "",
+                "examined_by_staff_id": staff.id if staff else None,
+            },
+            target_areas=list(dict.fromkeys(e.target_areas)),
+            time_zone=e.time_zone,
+        )
+        .returning(Patient)
     )
-    db.session.add(patient)
-    db.session.flush()
+    if patient is None:  # the same email, enrolled by another request since the check above
+        owner = db.session.scalar(sa.select(Patient.clinic_id).where(Patient.email == email))
+        raise refuse_email("patient", clinic, owner)
     course = create_course(
         patient,
         version,

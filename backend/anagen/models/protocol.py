@@ -13,7 +13,18 @@ from anagen.models.base import Base
 
 class ProtocolVersion(Base):
     __tablename__ = "protocol_version"
-    __table_args__ = (sa.UniqueConstraint("clinic_id", "key", "version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "key", "version"),
+        # NULLs are distinct in the constraint above, so the shipped ones need their own.
+        sa.Index(
+            "uq_protocol_version_builtin",
+            "key",
+            "version",
+            unique=True,
+            sqlite_where=sa.text("clinic_id IS NULL"),
+            postgresql_where=sa.text("clinic_id IS NULL"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     # NULL: a protocol shipped with Anagen and offered to every clinic.
