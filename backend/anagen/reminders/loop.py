@@ -1,4 +1,5 @@
-"""The dispatcher process: an APScheduler tick that materialises and sends reminders.
+"""The dispatcher process: an APScheduler tick that materialises and sends reminders, and a
+daily job that purges rows whose use is over (housekeeping.py).
 
 On SIGTERM (supervisord's stop) it claims nothing more, finishes and records the batches in
 flight, then exits: nothing is left claimed for a lease to run out.
@@ -11,8 +12,9 @@ import logging
 import signal
 import threading
 
+from anagen.clock import utcnow
 from anagen.extensions import db
-from anagen.reminders import dispatcher, heartbeat
+from anagen.reminders import dispatcher, heartbeat, housekeeping
 from anagen.reminders import occurrences as reminders
 from anagen.reminders.subscriptions import make_sender
 from anagen.webpush.workers import default_sender_processes
@@ -20,6 +22,34 @@ from anagen.webpush.workers import default_sender_processes
 log = logging.getLogger(__name__)
 # Materialising the rolling window is cheap but needn't run every tick.
 MATERIALISE_EVERY = 20
+PURGE_EVERY = datetime.timedelta(days=1)
+PURGE_FIRST_AFTER = datetime.timedelta(minutes=5)  # a restart does not delay it a whole day
+
+
+def purge(app, now: datetime.datetime | None = None) -> dict[str, int] | None:
+    """The daily purges, with the session limits of the app's config; the counts, or None
+    when it failed (logged; the next day tries again)."""
+    config = app.config
+    staff = housekeeping.SessionLimits(
+        idle=datetime.timedelta(minutes=config["STAFF_IDLE_MINUTES"]),
+        absolute=datetime.timedelta(hours=config["STAFF_ABSOLUTE_HOURS"]),
+    )
+    patient = housekeeping.SessionLimits(
+        idle=datetime.timedelta(days=config["PATIENT_IDLE_DAYS"]),
+        absolute=datetime.timedelta(days=config["PATIENT_ABSOLUTE_DAYS"]),
+    )
+    with app.app_context():
+        try:
+            counts = housekeeping.purge_all(now or utcnow(), staff, patient)
+            db.session.commit()
+        except Exception:
+            log.exception("daily purge failed")
+            db.session.rollback()
+            return None
+        finally:
+            db.session.remove()
+    log.info("purged: %s", " ".join(f"{name}={n}" for name, n in counts.items()))
+    return counts
 
 
 def tick(app, sender, batch_size: int, state: dict) -> None:
@@ -74,7 +104,7 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     scheduler = BlockingScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval * 4) + 1}
     )
-    # One job, first run now: two jobs could overlap, one job never does (max_instances=1).
+    # One sending job, first run now: two could overlap, one never does (max_instances=1).
     scheduler.add_job(
         tick,
         "interval",
@@ -89,6 +119,14 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
         stopping.set()
         scheduler.shutdown(wait=False)
 
+    scheduler.add_job(
+        purge,
+        "interval",
+        seconds=PURGE_EVERY.total_seconds(),
+        args=(app,),
+        next_run_time=datetime.datetime.now(datetime.UTC) + PURGE_FIRST_AFTER,
+        misfire_grace_time=3600,
+    )
     signal.signal(signal.SIGTERM, stop)
     log.info("dispatcher running: tick every %ss, batches of %d", interval, batch_size)
     try:
