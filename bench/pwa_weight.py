@@ -5,8 +5,9 @@ fetches what a first visit fetches: the page at "/", its stylesheets and module 
 static ES-module imports (read from the bodies the server sent), the manifest and the service
 worker; icons aside. Each request says `Accept-Encoding: br, gzip` (what every current browser
 accepts) and the body is counted as it arrives, still encoded. The service worker's install then
-downloads the shell once more (`cache: "reload"` in frontend/patient/sw.js); that is reported
-apart as `precache_bytes` (and the sum as `first_visit_bytes`). The budget applies to
+revalidates the shell (`cache: "no-cache"` in frontend/patient/sw.js: a conditional request with
+the ETag the page load got, answered 304 when nothing changed, else the file again); what that
+costs is reported apart as `precache_bytes` (and the sum as `first_visit_bytes`). The budget applies to
 `transfer_bytes`, the bodies of the page load. Prints one JSON line; exits 1 over budget.
 
     .venv/bin/python bench/pwa_weight.py                          # its own server
@@ -81,6 +82,7 @@ class Fetched:
     def __init__(self, url: str, response: http.client.HTTPResponse):
         self.url = url
         self.status = response.status
+        self.etag = response.getheader("ETag")
         self.encoding = response.getheader("Content-Encoding") or "identity"
         self.wire = response.read()  # http.client does not decode: these are the bytes sent
         status_line = f"HTTP/1.1 {response.status} {response.reason}\r\n"
@@ -95,10 +97,13 @@ class Client:
         parts = urlsplit(base_url)
         self.conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=30)
 
-    def get(self, url: str, accept_encoding: str) -> Fetched:
-        self.conn.request("GET", url, headers={"Accept-Encoding": accept_encoding})
+    def get(self, url: str, accept_encoding: str, etag: str | None = None) -> Fetched:
+        headers = {"Accept-Encoding": accept_encoding}
+        if etag:
+            headers["If-None-Match"] = etag
+        self.conn.request("GET", url, headers=headers)
         fetched = Fetched(url, self.conn.getresponse())
-        if fetched.status != 200:
+        if fetched.status not in ((200, 304) if etag else (200,)):
             raise SystemExit(f"{url}: HTTP {fetched.status}")
         return fetched
 
@@ -127,10 +132,14 @@ def first_load(client: Client, accept_encoding: str) -> list[Fetched]:
     return fetched
 
 
-def precache(client: Client, worker: Fetched, accept_encoding: str) -> list[Fetched]:
-    """What the service worker's install downloads (its shell list), icons aside."""
+def precache(client: Client, worker: Fetched, loaded: list[Fetched], accept_encoding: str) -> list[Fetched]:
+    """What the service worker's install fetches (its shell list, icons aside), revalidating what
+    the page load already holds."""
     urls = json.loads(SHELL_LIST.search(worker.body.decode("utf-8")).group(1))
-    return [client.get(url, accept_encoding) for url in urls if not url.endswith(ICON_SUFFIXES)]
+    etags = {f.url: f.etag for f in loaded}
+    return [
+        client.get(url, accept_encoding, etags.get(url)) for url in urls if not url.endswith(ICON_SUFFIXES)
+    ]
 
 
 def _free_port() -> int:
@@ -174,7 +183,7 @@ def measure(base_url: str, accept_encoding: str) -> dict:
         loaded = first_load(client, accept_encoding)
         plain = [client.get(f.url, "identity") for f in loaded]
         worker = next(f for f in loaded if f.url == "/sw.js")
-        installed = precache(client, worker, accept_encoding)
+        installed = precache(client, worker, loaded, accept_encoding)
     finally:
         client.close()
     transfer = sum(len(f.wire) for f in loaded)
@@ -189,6 +198,7 @@ def measure(base_url: str, accept_encoding: str) -> dict:
         "encoding": next(iter(encodings)) if len(encodings) == 1 else dict(encodings),
         "accept_encoding": accept_encoding,
         "precache_files": len(installed),
+        "precache_not_modified": sum(1 for f in installed if f.status == 304),
         "precache_bytes": precache_bytes,
         "first_visit_bytes": transfer + precache_bytes,
         "budget_bytes": BUDGET,

@@ -10,7 +10,9 @@ self.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "reload" }))))
+      // "no-cache" revalidates against what the page just loaded (a 304 per file), instead of
+      // downloading the whole app a second time as "reload" would.
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: "no-cache" }))))
       .then(() => self.skipWaiting())
   );
 });
