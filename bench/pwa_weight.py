@@ -24,10 +24,8 @@ import http.client
 import json
 import logging
 import re
-import socket
 import sys
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -37,7 +35,12 @@ from urllib.parse import urlsplit
 
 import brotli
 
-BACKEND = Path(__file__).resolve().parents[1] / "backend"
+ROOT = Path(__file__).resolve().parents[1]
+BACKEND = ROOT / "backend"
+sys.path[:0] = [str(BACKEND), str(ROOT / "tests")]
+
+from support.server import serving  # noqa: E402  (the tests' own threaded server helper)
+
 BUDGET = 60 * 1024
 ACCEPT_ENCODING = "br, gzip"
 ICON_SUFFIXES = (".png", ".svg", ".ico")
@@ -142,18 +145,9 @@ def precache(client: Client, worker: Fetched, loaded: list[Fetched], accept_enco
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_app() -> Iterator[str]:
     """The real app on a free loopback port, in a thread; its base URL."""
-    sys.path.insert(0, str(BACKEND))
-    from werkzeug.serving import make_server
-
     from anagen import create_app
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
@@ -165,15 +159,8 @@ def running_app() -> Iterator[str]:
                 "SECRET_KEY": "bench-only",
             }
         )
-        port = _free_port()
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="pwa-weight", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.shutdown()
-            thread.join(timeout=5)
+        with serving(app) as url:
+            yield url
 
 
 def measure(base_url: str, accept_encoding: str) -> dict:

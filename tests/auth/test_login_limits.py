@@ -3,14 +3,13 @@ rather than attempts, and never let a guesser elsewhere lock an account's owner 
 
 from __future__ import annotations
 
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from support.factories import PASSWORD, make_clinic, make_enrolled_patient
-from werkzeug.serving import make_server
+from support.server import serving
 
 from anagen.extensions import db
 from anagen.models import AuditEvent
@@ -31,17 +30,8 @@ def sign_in(api, email: str, password: str, address: str = "127.0.0.1", account:
 @pytest.fixture
 def live_url(app):
     """The session's app behind a real threaded HTTP server (one process, like `make run`)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="limits-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 def parallel_logins(url: str, bodies: list[dict]) -> list[int]:

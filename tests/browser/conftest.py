@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from support.server import serving
 
 CHROMIUM = os.environ.get("ANAGEN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,25 +31,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(app):
     """The session's app on http://localhost:<port> (localhost is a secure context, so the
     service worker registers)."""
-    port = _free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serving(app, host="localhost") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import socket
 import threading
 import uuid
 
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 import time_machine
 from sqlalchemy import orm as so
 from support.factories import PASSWORD, make_clinic, make_enrolled_patient
+from support.server import serving
 
 from anagen.clock import utcnow
 from anagen.course import courses, idempotency, protocols
@@ -54,17 +54,8 @@ def signed_in_patient(api, **kw):
 @pytest.fixture
 def live_url(app):
     """The app served by a threaded werkzeug server, so requests really run side by side."""
-    from werkzeug.serving import make_server
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 def hold_first_calls(monkeypatch, module, name: str, parties: int) -> None:
