@@ -52,11 +52,13 @@ def test_today_shows_the_next_application_and_kit(app_ctx, api):
         "kit_number": 1,
         "vials_left": 6,
         "half_vial_open": False,
+        "half_vial_opened_in_clinic": False,
         "applications_left_in_kit": 12,
         "last_vial_opened": False,
         "needs_next_kit": False,
     }
-    assert body["next_checkpoint"]["key"] == "baseline"
+    # The baseline photos' date (the clinic visit, an hour ago) has passed: the next is ahead.
+    assert body["next_checkpoint"]["key"] == "end_of_kit_1"
     assert body["course"]["applications_total"] == 24
 
 
@@ -119,15 +121,20 @@ def test_missing_idempotency_key_is_refused(app_ctx, api):
     assert logs() == 0
 
 
-def test_out_of_order_and_too_soon_are_conflicts(app_ctx, api):
+def test_out_of_order_is_a_conflict_and_too_soon_is_refused(app_ctx, api):
     signed_in_patient(api)
     assert complete(api, 2, completion()).get_json()["error"]["code"] == "not_next_application"
     assert complete(api, 1, completion()).status_code == 201
     response = complete(api, 2, completion())
-    assert response.status_code == 409
-    assert response.get_json()["error"]["code"] == "too_soon"
-    # In the patient's words and zone, e.g. "... from Thu 4 Dec, 20:00."
-    assert re.search(r"from \w{3} \d{1,2} \w{3}, \d{2}:\d{2}\.$", response.get_json()["error"]["message"])
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "too_soon"
+    # In the patient's words and zone, rounded as a person would say it: "... from Monday evening."
+    assert "at least 48 hours between them" in error["message"]
+    assert re.search(r"from (\w+day (morning|afternoon|evening)|\d\d:00 on \w+day)\.$", error["message"]), (
+        error["message"]
+    )
+    assert not re.search(r"\d{2}:\d{2}\.$|:\d[1-9]", error["message"])
     assert complete(api, 1, completion()).get_json()["error"]["code"] == "already_recorded"
     assert logs() == 1
 
@@ -137,7 +144,7 @@ def test_a_refusal_is_replayed_as_the_same_refusal(app_ctx, api):
     key, body = str(uuid.uuid4()), completion()
     first = complete(api, 2, body, key)
     again = complete(api, 2, body, key)
-    assert first.status_code == again.status_code == 409
+    assert first.status_code == again.status_code == 409  # not_next_application
     assert first.get_json() == again.get_json()
 
 

@@ -25,6 +25,7 @@ from anagen.protocol import (
     kit_usage,
     local_wall_clock,
     min_days_apart,
+    next_timing,
     reschedule,
     schedule_course,
     validate_weekdays,
@@ -179,12 +180,13 @@ def test_new_york_evening_reminders_follow_local_time_across_the_change():
 @pytest.mark.parametrize(
     ("number", "use"),
     [
-        (1, KitUse(1, 1, 1, True, 1)),
-        (2, KitUse(1, 1, 1, False, 2)),
-        (3, KitUse(1, 2, 2, True, 1)),
-        (12, KitUse(1, 6, 6, False, 2)),
-        (13, KitUse(2, 1, 7, True, 1)),
-        (24, KitUse(2, 6, 12, False, 2)),
+        (1, KitUse(1, 1, 1, True, 1, 1, True)),  # the clinic opens vial 1
+        (2, KitUse(1, 1, 1, False, 2, 1, True)),  # the first at home uses the half the clinic opened
+        (3, KitUse(1, 2, 2, True, 1, 3, False)),
+        (4, KitUse(1, 2, 2, False, 2, 3, False)),  # the half the patient opened
+        (12, KitUse(1, 6, 6, False, 2, 11, False)),
+        (13, KitUse(2, 1, 7, True, 1, 13, False)),
+        (24, KitUse(2, 6, 12, False, 2, 23, False)),
     ],
 )
 def test_kit_usage(number, use):
@@ -200,15 +202,17 @@ def test_kit_usage_refuses_numbers_outside_the_course(number):
 @pytest.mark.parametrize(
     ("completed", "status"),
     [
-        (0, KitStatus(1, 6, False, 12, 2, False, False)),
-        (1, KitStatus(1, 5, True, 11, 2, False, False)),  # in clinic: the patient takes home half a vial + 5
-        (2, KitStatus(1, 5, False, 10, 2, False, False)),
-        (10, KitStatus(1, 1, False, 2, 2, False, False)),
-        (11, KitStatus(1, 0, True, 1, 2, False, True)),
-        (12, KitStatus(1, 0, False, 0, 2, True, True)),
-        (13, KitStatus(2, 5, True, 11, 2, False, False)),
-        (23, KitStatus(2, 0, True, 1, 2, False, True)),
-        (24, KitStatus(2, 0, False, 0, 2, False, True)),
+        # in clinic: the patient takes home the half vial the clinic opened, and 5 unopened
+        (0, KitStatus(1, 6, False, 12, 2, False, False, False)),
+        (1, KitStatus(1, 5, True, 11, 2, False, False, True)),
+        (2, KitStatus(1, 5, False, 10, 2, False, False, False)),
+        (3, KitStatus(1, 4, True, 9, 2, False, False, False)),  # the patient opened this one
+        (10, KitStatus(1, 1, False, 2, 2, False, False, False)),
+        (11, KitStatus(1, 0, True, 1, 2, False, True, False)),
+        (12, KitStatus(1, 0, False, 0, 2, True, True, False)),
+        (13, KitStatus(2, 5, True, 11, 2, False, False, False)),
+        (23, KitStatus(2, 0, True, 1, 2, False, True, False)),
+        (24, KitStatus(2, 0, False, 0, 2, False, True, False)),
     ],
 )
 def test_kit_status(completed, status):
@@ -232,21 +236,30 @@ DUE = utc(2026, 1, 12, 20)
         (None, DUE + 23 * H, "due"),
         (None, DUE + 24 * H, "missed"),
         (None, DUE + 100 * H, "missed"),
-        (DUE - 30 * H, DUE - 29 * H, "done_on_time"),  # early counts as on time
+        (DUE - 20 * H, DUE - 19 * H, "done_on_time"),  # earlier on its own day: on time
+        (DUE - 21 * H, DUE - 19 * H, "done_moved"),  # the evening before: moved, not on time
+        (DUE - 30 * H, DUE - 29 * H, "done_moved"),
         (DUE + 24 * H, DUE + 25 * H, "done_on_time"),
         (DUE + 24 * H + timedelta(seconds=1), DUE + 25 * H, "done_late"),
     ],
 )
 def test_application_status(completed_at, now, status):
     assert status in STATUSES
-    assert application_status(PROTOCOL, DUE, completed_at, now) == status
+    assert application_status(PROTOCOL, DUE, completed_at, now, zone=LONDON) == status
 
 
 def test_application_status_follows_the_clinic_window():
     narrow = apply_overrides(PROTOCOL, {"on_time_window_hours": 12})
 
-    assert application_status(narrow, DUE, None, DUE + 12 * H) == "missed"
-    assert application_status(narrow, DUE, DUE + 13 * H, DUE + 14 * H) == "done_late"
+    assert application_status(narrow, DUE, None, DUE + 12 * H, zone=LONDON) == "missed"
+    assert application_status(narrow, DUE, DUE + 13 * H, DUE + 14 * H, zone=LONDON) == "done_late"
+
+
+def test_the_due_day_is_the_patients_local_day():
+    # Due at 20:00 UTC, which is 09:00 the next day in Auckland: done at 10:00 UTC is that same
+    # day in London (on time), and the day before in Auckland (moved).
+    assert application_status(PROTOCOL, DUE, DUE - 10 * H, DUE, zone=LONDON) == "done_on_time"
+    assert application_status(PROTOCOL, DUE, DUE - 10 * H, DUE, zone="Pacific/Auckland") == "done_moved"
 
 
 def test_adherence_counts():
@@ -259,29 +272,70 @@ def test_adherence_counts():
         (DUE + 3 * 24 * H, DUE + 3 * 24 * H),  # on time
         (now - H, None),  # due now: not counted yet
         (now + 3 * 24 * H, None),  # upcoming
-        (now + 6 * 24 * H, now - H),  # done early: counts
+        (now + 6 * 24 * H, now - H),  # done days early: moved, done but not on time
     ]
 
-    result = adherence(PROTOCOL, items, now)
+    result = adherence(PROTOCOL, items, now, zone=LONDON)
 
     assert result == Adherence(
-        on_time=4, late=1, missed=1, due_so_far=6, upcoming=2, percent=83, on_time_percent=67
+        on_time=3, late=1, missed=1, due_so_far=6, upcoming=2, percent=83, on_time_percent=50, moved=1
     )
 
 
 def test_adherence_is_100_percent_before_anything_is_due():
-    result = adherence(PROTOCOL, [(DUE, None), (DUE + 72 * H, None)], DUE - H)
+    result = adherence(PROTOCOL, [(DUE, None), (DUE + 72 * H, None)], DUE - H, zone=LONDON)
 
     assert result == Adherence(0, 0, 0, 0, 2, 100, 100)
-    assert adherence(PROTOCOL, [], DUE) == Adherence(0, 0, 0, 0, 0, 100, 100)
+    assert adherence(PROTOCOL, [], DUE, zone=LONDON) == Adherence(0, 0, 0, 0, 0, 100, 100)
 
 
 def test_adherence_rounds_halves_up():
     items = [(DUE, DUE)] + [(DUE, None)] * 7  # 1 of 8 = 12.5 %
 
-    result = adherence(PROTOCOL, items, DUE + 48 * H)
+    result = adherence(PROTOCOL, items, DUE + 48 * H, zone=LONDON)
 
     assert (result.percent, result.on_time_percent) == (13, 13)
+
+
+def test_next_timing_on_its_day_and_between_days():
+    plan = london_plan()  # #2 is due Monday 12 January, 20:00
+    done = [plan[0].due_at]  # the clinic's, Thursday 14:00: the gap ends Saturday 14:00
+    due = plan[1].due_at
+
+    def timing(now):
+        return next_timing(PROTOCOL, 2, due, done, now, "Europe/London")
+
+    assert timing(utc(2026, 1, 9, 10)) == "planned"  # Friday: too soon after the clinic
+    assert timing(utc(2026, 1, 10, 14)) == "move"  # Saturday afternoon: it may be done today
+    assert timing(utc(2026, 1, 12, 8)) == "start"  # Monday morning: its day
+    assert timing(utc(2026, 1, 13, 21)) == "start"  # Tuesday evening: overdue
+
+
+def test_on_its_day_the_gap_still_has_to_pass():
+    plan = london_plan()
+    done = [plan[0].due_at, utc(2026, 1, 17, 19, 30)]  # #2 done very late, Saturday 19:30
+    due = utc(2026, 1, 19, 20)  # #3 on Monday evening, 48.5 hours later
+
+    assert next_timing(PROTOCOL, 3, due, done, utc(2026, 1, 19, 9), "Europe/London") == "wait"
+    assert next_timing(PROTOCOL, 3, due, done, utc(2026, 1, 19, 19, 30), "Europe/London") == "start"
+
+
+def test_the_clinics_application_is_never_moved_by_the_patient():
+    plan = london_plan()
+
+    assert next_timing(PROTOCOL, 1, plan[0].due_at, [], plan[0].due_at - 48 * H, LONDON) == "planned"
+    assert next_timing(PROTOCOL, 1, plan[0].due_at, [], plan[0].due_at - H, LONDON) == "start"
+
+
+def test_a_moved_application_leaves_the_next_ones_where_they_were():
+    plan = london_plan()
+    done = complete(plan, 2)  # #2 on Monday 12th; #3 is due Thursday 15th
+    done.append(utc(2026, 1, 14, 20))  # moved to Wednesday evening, 48 hours after #2
+
+    after = reschedule(PROTOCOL, plan, (MON, THU), EVENING, "Europe/London", done, done[-1])
+
+    assert [slot.due_at for slot in after[3:]] == [slot.due_at for slot in plan[3:]]
+    assert application_status(PROTOCOL, plan[2].due_at, done[-1], done[-1], zone=LONDON) == "done_moved"
 
 
 def complete(plan, count, late_by=timedelta(0)):
@@ -311,7 +365,7 @@ def test_a_missed_application_is_due_as_soon_as_possible_and_the_rest_shift():
     assert [slot.due_at for slot in after[:3]] == [slot.due_at for slot in plan[:3]]
     assert after[3].due_at == now
     assert after[3].original_due_at == plan[3].due_at == utc(2026, 1, 19, 20)
-    assert application_status(PROTOCOL, after[3].due_at, None, now) == "due"
+    assert application_status(PROTOCOL, after[3].due_at, None, now, zone=LONDON) == "due"
     # Thursday evening is only 34 hours later, so the next one is the Monday after.
     assert after[4].local_date == date(2026, 1, 26)
     assert after[4].original_due_at == utc(2026, 1, 22, 20)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from hypothesis import event, given, settings
@@ -11,12 +12,16 @@ from hypothesis import strategies as st
 
 from anagen.protocol import (
     ScheduleError,
+    adherence,
     application_status,
     apply_overrides,
     default_protocol,
+    earliest_next,
     min_days_apart,
+    next_timing,
     reschedule,
     schedule_course,
+    summarise,
     validate_weekdays,
 )
 
@@ -195,10 +200,76 @@ def test_reschedule_keeps_the_count_and_the_gap_and_never_moves_done_ones(
             assert plan[k].due_at - completed[-1] >= gap
         if k == len(plan):
             event("the whole course done")
-        if k < len(plan) and application_status(protocol, before[k].due_at, None, now) == "missed":
+        if k < len(plan) and application_status(protocol, before[k].due_at, None, now, zone=zone) == "missed":
             event("a missed application made up as soon as possible")
             floor = max(completed[-1], plan[k - 1].due_at) + gap if k else now
             assert plan[k].due_at == max(now, floor)
             for a, b in itertools.pairwise(plan[k:]):
                 assert_on_grid(b.due_at, weekdays, at, zone)
                 assert_first_on_grid_after(b.due_at, a.due_at + gap, weekdays, at, zone)
+
+
+# A patient who opens the app every so many hours and does the next application whenever the
+# timing allows it (and they feel like it): by its day, or moved to today.
+visits = st.lists(st.tuples(st.integers(1, 80), st.booleans()), min_size=20, max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    protocol=protocols,
+    start=local_starts,
+    weekdays=st.sampled_from(WEEKDAY_PAIRS),
+    at=reminder_times,
+    zone_name=zones,
+    script=visits,
+)
+def test_the_timing_rule_keeps_the_gap_and_counts_moves(protocol, start, weekdays, at, zone_name, script):
+    zone = ZoneInfo(zone_name)
+    gap = timedelta(hours=protocol.min_gap_hours)
+    original = schedule_course(protocol, start.replace(tzinfo=zone), weekdays, at, zone_name)
+    # The rows as course/courses.py keeps them: the due time in force of each.
+    rows = [SimpleNamespace(number=s.number, due_at=s.due_at, original_due_at=s.due_at) for s in original]
+    now = rows[0].due_at
+    completed = [now]  # the clinic's, on time
+    timings = []
+    for hours, wants in script:
+        k = len(completed)
+        if k == protocol.applications_total:
+            break
+        now += timedelta(hours=hours)
+        due = rows[k].due_at
+        timing = next_timing(protocol, k + 1, due, completed, now, zone_name)
+        day_come = now.astimezone(zone).date() >= due.astimezone(zone).date()
+        gap_kept = now >= earliest_next(protocol, completed)
+        if day_come:
+            assert timing == ("start" if gap_kept else "wait")
+        else:
+            assert timing == ("move" if gap_kept else "planned")
+        if not wants or timing not in ("start", "move"):
+            continue
+        timings.append(timing)
+        completed.append(now)
+        status = application_status(protocol, due, now, now, zone=zone)
+        assert (status == "done_moved") == (timing == "move")
+        assert now - completed[-2] >= gap
+        plan = reschedule(protocol, rows, weekdays, at, zone_name, completed, now)
+        for a, b in itertools.pairwise(plan[k:]):
+            assert b.due_at - a.due_at >= gap
+        if k + 1 < len(plan):
+            assert plan[k + 1].due_at - now >= gap
+            event(f"application done by timing {timing}")
+        for row, slot in zip(rows, plan, strict=True):
+            missed = application_status(protocol, row.due_at, None, now, zone=zone) == "missed"
+            if slot.completed_at is None and not missed:
+                row.due_at = slot.due_at
+    statuses = [
+        application_status(protocol, row.due_at, done, now, zone=zone)
+        for row, done in itertools.zip_longest(rows, completed)
+    ]
+    result = adherence(
+        protocol, [(r.due_at, d) for r, d in itertools.zip_longest(rows, completed)], now, zone=zone
+    )
+    assert result == summarise(statuses)
+    assert result.moved == timings.count("move")
+    assert result.on_time + result.late + result.moved + result.missed == result.due_so_far
+    assert result.on_time + result.late + result.moved == len(completed)

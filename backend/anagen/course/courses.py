@@ -9,17 +9,20 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 from sqlalchemy.orm.attributes import set_committed_value
 
-from anagen.clock import human, utcnow
+from anagen.clock import utcnow
 from anagen.course.protocols import course_protocol, effective_protocol
 from anagen.errors import Conflict, InvalidInput, NotFound
 from anagen.extensions import db
 from anagen.models import ApplicationLog, Course, Kit, Patient, PlannedApplication, ProtocolVersion
 from anagen.protocol import (
     Protocol,
-    adherence,
     application_status,
+    earliest_next,
+    kit_usage,
+    local_wall_clock,
     reschedule,
     schedule_course,
+    summarise,
     validate_instant,
 )
 from anagen.reminders import occurrences as reminders
@@ -31,6 +34,11 @@ SEVERITIES = ("none", "mild", "moderate", "severe")
 CLOCK_SKEW = dt.timedelta(minutes=10)
 # One application takes minutes; a longer span is a device clock or data error.
 MAX_SESSION = dt.timedelta(hours=12)
+# Parts of the day a time is rounded up to when told to the patient (start hour, name).
+PARTS_OF_DAY = ((6, "morning"), (12, "afternoon"), (18, "evening"))
+# From this hour on, "from Monday 22:00" is told as "from Tuesday morning".
+NIGHT_FROM = 22
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @dataclass(frozen=True)
@@ -141,13 +149,32 @@ def apply_plan(course: Course, protocol: Protocol, plan: list, now: dt.datetime)
     An application already missed keeps the due time it was missed at, so when it is
     made up it counts as late; only the ones still ahead move.
     """
+    zone = course.patient.time_zone
     for row, slot in zip(course.applications, plan, strict=True):
-        if row.completed_at is None and row.due_at != slot.due_at and not is_missed(protocol, row, now):
+        if row.completed_at is None and row.due_at != slot.due_at and not is_missed(protocol, row, now, zone):
             row.due_at = slot.due_at
 
 
-def is_missed(protocol: Protocol, row: PlannedApplication, now: dt.datetime) -> bool:
-    return application_status(protocol, row.due_at, row.completed_at, now) == "missed"
+def is_missed(protocol: Protocol, row: PlannedApplication, now: dt.datetime, zone: str) -> bool:
+    return application_status(protocol, row.due_at, row.completed_at, now, zone=zone) == "missed"
+
+
+def says_when(instant: dt.datetime, zone: str, now: dt.datetime) -> str:
+    """An instant rounded up to what a person would say, in their zone: "Monday evening",
+    "19:00 on Monday", "Tuesday morning" (for a time in the night). Never earlier than `instant`."""
+    local = local_wall_clock(instant, zone)
+    day = local.date()
+    hour = local.hour + (1 if (local.minute, local.second, local.microsecond) != (0, 0, 0) else 0)
+    if hour >= NIGHT_FROM:
+        day, hour = day + dt.timedelta(days=1), 0
+    ahead = (day - local_wall_clock(now, zone).date()).days
+    name = DAY_NAMES[day.weekday()] if 0 <= ahead < 7 else f"{day:%a} {day.day} {day:%b}"
+    if hour <= PARTS_OF_DAY[0][0]:
+        return f"{name} morning"
+    for start, part in PARTS_OF_DAY:
+        if hour == start:
+            return f"{name} {part}"
+    return f"{hour:02d}:00 on {name}"
 
 
 @dataclass(frozen=True)
@@ -164,11 +191,13 @@ class PlanItem:
     vial_number: int
     opens_vial: bool
     in_clinic: bool
+    vial_opened_in_clinic: bool  # the vial it uses was opened at the clinic
 
 
 def plan_items(course: Course, protocol: Protocol, now: dt.datetime) -> list[PlanItem]:
     """The whole course as of now (pure: nothing is written)."""
     plan = current_plan(course, protocol, now)
+    zone = course.patient.time_zone
     return [
         PlanItem(
             number=row.number,
@@ -176,11 +205,12 @@ def plan_items(course: Course, protocol: Protocol, now: dt.datetime) -> list[Pla
             scheduled_at=row.due_at,
             original_due_at=row.original_due_at,
             completed_at=row.completed_at,
-            status=application_status(protocol, row.due_at, row.completed_at, now),
+            status=application_status(protocol, row.due_at, row.completed_at, now, zone=zone),
             kit_number=row.kit_number,
             vial_number=row.vial_number,
             opens_vial=row.opens_vial,
             in_clinic=row.in_clinic,
+            vial_opened_in_clinic=kit_usage(protocol, row.number).opened_in_clinic,
         )
         for row, slot in zip(course.applications, plan, strict=True)
     ]
@@ -228,12 +258,16 @@ def record_application(
         raise Conflict(f"Application {expected} comes first.", code="not_next_application")
     if course.status != "active":
         raise Conflict("This course has ended.", code="course_ended")
-    if done and completed_at < done[-1] + dt.timedelta(hours=protocol.min_gap_hours):
-        allowed = done[-1] + dt.timedelta(hours=protocol.min_gap_hours)
-        raise Conflict(
-            "It's too soon after your last application. You can do this one from "
-            f"{human(allowed, course.patient.time_zone)}.",
-            {"completed_at": allowed.isoformat()},
+    # The rule of protocol/engine.py's next_timing: on its day or moved to an earlier one, an
+    # application keeps the minimum gap after the last one; done on an earlier day it counts as
+    # moved (done_moved), not on time.
+    allowed = earliest_next(protocol, done)
+    if allowed is not None and completed_at < allowed:
+        when = says_when(allowed, course.patient.time_zone, now)
+        raise InvalidInput(
+            f"It's too soon after your last application: your clinic asks for at least "
+            f"{protocol.min_gap_hours} hours between them. You can do this one from {when}.",
+            {"completed_at": f"From {when}, at least {protocol.min_gap_hours} hours after your last one"},
             code="too_soon",
         )
     if not done and completed_at < course.first_application_at - dt.timedelta(days=1):
@@ -293,8 +327,9 @@ def needs_clinic_attention(protocol: Protocol, check_in: CheckIn) -> bool:
 
 
 def course_adherence(protocol: Protocol, items: list[PlanItem], now: dt.datetime):
-    """Adherence judged against the due times in force (a shifted plan is not held against anyone)."""
-    return adherence(protocol, [(i.scheduled_at, i.completed_at) for i in items], now)
+    """Adherence judged against the due times in force (a shifted plan is not held against anyone):
+    the items' statuses as of `now`, which plan_items judged in the patient's zone."""
+    return summarise(i.status for i in items)
 
 
 def replan_remaining(course: Course, protocol: Protocol, now: dt.datetime | None = None) -> None:

@@ -20,6 +20,9 @@ class PlanItemSchema(ma.Schema):
     vial_number = fields.Integer()
     opens_vial = fields.Boolean()
     in_clinic = fields.Boolean()
+    vial_opened_in_clinic = fields.Boolean(
+        metadata={"description": "The vial this application uses was opened at the clinic"}
+    )
 
 
 class AdherenceSchema(ma.Schema):
@@ -28,6 +31,9 @@ class AdherenceSchema(ma.Schema):
     on_time = fields.Integer()
     late = fields.Integer()
     missed = fields.Integer()
+    moved = fields.Integer(
+        metadata={"description": "Done on a day before the one they were due on (not counted on time)"}
+    )
     due_so_far = fields.Integer()
 
 

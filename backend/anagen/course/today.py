@@ -8,11 +8,31 @@ from dataclasses import dataclass
 
 from anagen.clinic.messages import SHOWN_ON_TODAY, messages_for
 from anagen.clock import utcnow
-from anagen.course.courses import PlanItem, course_adherence, plan_items, require_course
+from anagen.course.courses import (
+    PlanItem,
+    completions,
+    course_adherence,
+    plan_items,
+    require_course,
+    says_when,
+)
 from anagen.course.protocols import course_protocol
 from anagen.models import Clinic, ClinicMessage, Course, Patient
-from anagen.protocol import Adherence, KitStatus, PhotoView, Protocol, Step, checkpoint_dates, kit_status
+from anagen.protocol import (
+    Adherence,
+    KitStatus,
+    PhotoView,
+    Protocol,
+    Step,
+    checkpoint_dates,
+    earliest_next,
+    kit_status,
+    next_timing,
+    reschedule,
+)
 
+# How many applications after the next one Today names when it offers to move the next one.
+FOLLOWING_SHOWN = 2
 SCALP_AREAS = {
     "frontal_hairline": "Frontal hairline",
     "left_temple": "Left temple",
@@ -25,11 +45,23 @@ SCALP_AREAS = {
 
 
 @dataclass(frozen=True)
+class Following:
+    """An application after the next one: when it is due now, and if the next is done today."""
+
+    number: int
+    due_at: dt.datetime
+    if_moved_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class NextApplication(PlanItem):
-    """The application to do next, with when it may be done at the earliest."""
+    """The application to do next, with when it may be done (protocol.engine.next_timing)."""
 
     label: str
-    earliest_at: dt.datetime | None
+    timing: str
+    earliest_at: dt.datetime | None  # the minimum gap after the last one done
+    earliest_label: str | None  # earliest_at rounded up to what a person would say
+    following: list[Following]  # the next ones, and where they go if this one is moved to today
 
 
 @dataclass(frozen=True)
@@ -40,6 +72,9 @@ class CourseProgress:
     applications_total: int
     applications_done: int
     kits_total: int
+    applications_per_kit: int
+    vials_per_kit: int
+    doses_per_vial: int
 
 
 @dataclass(frozen=True)
@@ -116,13 +151,7 @@ def today(patient: Patient, now: dt.datetime | None = None) -> Today:
     upcoming = next((i for i in items if i.completed_at is None), None)
     next_app = None
     if upcoming is not None:
-        gap_from = done[-1].completed_at + dt.timedelta(hours=protocol.min_gap_hours) if done else None
-        next_app = NextApplication(
-            **dataclasses.asdict(upcoming)
-            | {"status": upcoming.status if upcoming.status in ("missed", "due") else "upcoming"},
-            label=application_label(protocol, upcoming),
-            earliest_at=gap_from,
-        )
+        next_app = next_application(course, protocol, items, upcoming, now)
     return Today(
         patient=patient,
         clinic=patient.clinic,
@@ -133,21 +162,53 @@ def today(patient: Patient, now: dt.datetime | None = None) -> Today:
             applications_total=protocol.applications_total,
             applications_done=len(done),
             kits_total=protocol.kits_total,
+            applications_per_kit=protocol.applications_per_kit,
+            vials_per_kit=protocol.vials_per_kit,
+            doses_per_vial=protocol.doses_per_vial,
         ),
         next_application=next_app,
         kit=kit_status(protocol, len(done)),
-        next_checkpoint=next_checkpoint(protocol, items, len(done)),
+        next_checkpoint=next_checkpoint(protocol, items, len(done), now),
         adherence=course_adherence(protocol, items, now),
         messages=messages_for(patient.id, SHOWN_ON_TODAY),
     )
 
 
-def next_checkpoint(protocol: Protocol, items: list[PlanItem], done_count: int) -> NextCheckpoint | None:
-    """The first photo checkpoint not yet reached (or reached by the last application done)."""
+def next_application(
+    course: Course, protocol: Protocol, items: list[PlanItem], upcoming: PlanItem, now: dt.datetime
+) -> NextApplication:
+    """The next application with its timing, and what moving it to today would do to the next ones."""
+    zone = course.patient.time_zone
+    done = completions(course)
+    earliest = earliest_next(protocol, done)
+    timing = next_timing(protocol, upcoming.number, upcoming.scheduled_at, done, now, zone)
+    later = items[upcoming.number : upcoming.number + FOLLOWING_SHOWN]
+    moved = {}
+    if timing == "move" and later:
+        weekdays, at = course.weekdays, course.reminder_time
+        replanned = reschedule(protocol, course.applications, weekdays, at, zone, [*done, now], now)
+        moved = {slot.number: slot.due_at for slot in replanned}
+    return NextApplication(
+        **dataclasses.asdict(upcoming)
+        | {"status": upcoming.status if upcoming.status in ("missed", "due") else "upcoming"},
+        label=application_label(protocol, upcoming),
+        timing=timing,
+        earliest_at=earliest,
+        earliest_label=says_when(earliest, zone, now) if earliest is not None else None,
+        following=[Following(i.number, i.due_at, moved.get(i.number, i.due_at)) for i in later],
+    )
+
+
+def next_checkpoint(
+    protocol: Protocol, items: list[PlanItem], done_count: int, now: dt.datetime
+) -> NextCheckpoint | None:
+    """The first photo checkpoint still ahead: its application not yet done and its date to come.
+
+    The clinic takes the photos (the app cannot yet), so a date that has passed is never shown."""
     views = {v.key: v for v in protocol.views}
     labels = {c.key: c for c in protocol.checkpoints}
     for due in checkpoint_dates(protocol, items):
-        if due.after_application >= done_count:
+        if due.after_application > done_count and due.due_at > now:
             checkpoint = labels[due.key]
             return NextCheckpoint(
                 key=due.key,

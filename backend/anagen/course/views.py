@@ -14,6 +14,7 @@ from anagen.course import idempotency, settings, today
 from anagen.course.courses import CLOCK_SKEW, CheckIn, record_application, require_course
 from anagen.course.schemas import AdherenceSchema, CheckInSchema, PlanItemSchema, PlanSchema
 from anagen.extensions import db
+from anagen.protocol import TIMINGS
 
 CLOCK_SKEW_MINUTES = int(CLOCK_SKEW.total_seconds() // 60)
 
@@ -25,9 +26,36 @@ class KeyLabelSchema(ma.Schema):
     label = fields.String(required=True)
 
 
+class FollowingSchema(ma.Schema):
+    number = fields.Integer(required=True)
+    due_at = Instant(required=True)
+    if_moved_at = Instant(
+        required=True, metadata={"description": "Its due time if the next application is done now"}
+    )
+
+
 class NextApplicationSchema(PlanItemSchema):
     label = fields.String(required=True)
-    earliest_at = Instant(allow_none=True)
+    timing = fields.String(
+        required=True,
+        metadata={
+            "enum": list(TIMINGS),
+            "description": "As of this answer: `start` (its day has come and the minimum gap has "
+            "passed), `wait` (its day has come, the gap has not passed: from `earliest_at`), `move` "
+            "(before its day, and it may be done today instead: the gap has passed), `planned` "
+            "(before its day, and it may not be moved to today)",
+        },
+    )
+    earliest_at = Instant(allow_none=True, metadata={"description": "The minimum gap after the last one"})
+    earliest_label = fields.String(
+        allow_none=True,
+        metadata={"description": "earliest_at rounded up, in the patient's words and zone: 'Monday evening'"},
+    )
+    following = fields.List(
+        fields.Nested(FollowingSchema),
+        required=True,
+        metadata={"description": "The next ones after it, and where they go if it is moved to today"},
+    )
 
 
 class TodayPatientSchema(ma.Schema):
@@ -46,12 +74,18 @@ class CourseProgressSchema(ma.Schema):
     applications_total = fields.Integer(required=True)
     applications_done = fields.Integer(required=True)
     kits_total = fields.Integer(required=True)
+    applications_per_kit = fields.Integer(required=True)
+    vials_per_kit = fields.Integer(required=True)
+    doses_per_vial = fields.Integer(required=True)
 
 
 class KitSchema(ma.Schema):
     kit_number = fields.Integer(required=True)
     vials_left = fields.Integer(required=True, attribute="vials_left_in_kit")
     half_vial_open = fields.Boolean(required=True)
+    half_vial_opened_in_clinic = fields.Boolean(
+        required=True, metadata={"description": "The open half vial was opened at the clinic"}
+    )
     applications_left_in_kit = fields.Integer(required=True)
     last_vial_opened = fields.Boolean(required=True)
     needs_next_kit = fields.Boolean(required=True)
@@ -229,11 +263,14 @@ def patch_settings(data):
 @bp.arguments(IdempotencyHeaderSchema, location="headers")
 @bp.arguments(CompleteSchema)
 @bp.response(201, CompletedSchema)
-@bp.alt_response(409, description="Not the next application, too soon, or the same request in progress")
+@bp.alt_response(409, description="Not the next application, or the same request in progress")
 @bp.alt_response(
     422,
-    description="Invalid body, the Idempotency-Key was used for different data, or the completion "
-    f"is more than {CLOCK_SKEW_MINUTES} minutes in the future (`completed_in_future`)",
+    description="Invalid body, the Idempotency-Key was used for different data, the completion "
+    f"is more than {CLOCK_SKEW_MINUTES} minutes in the future (`completed_in_future`), or it is "
+    "sooner than the protocol's minimum gap after the last one (`too_soon`, the message saying from "
+    "when). Done on an earlier day than it was due, but keeping the gap, it is recorded as moved "
+    "(`done_moved`).",
 )
 def complete_application(headers, data, number):
     """Record an application as done (exactly once per Idempotency-Key)."""

@@ -18,10 +18,14 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, available_timezones
 
 from anagen.protocol.definition import Protocol
-from anagen.protocol.kit import kit_usage
+from anagen.protocol.kit import in_clinic, kit_usage
 from anagen.protocol.validation import FieldsError
 
-STATUSES = ("done_on_time", "done_late", "missed", "due", "upcoming")
+STATUSES = ("done_on_time", "done_moved", "done_late", "missed", "due", "upcoming")
+# When the next application may be done (next_timing): "start" now; "wait" for the minimum gap
+# though its day has come; "move": its day has not come but it may be done today instead;
+# "planned": its day has not come and it may not be moved to today.
+TIMINGS = ("start", "wait", "move", "planned")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _COUNT_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven")
 
@@ -61,6 +65,7 @@ class Adherence:
     upcoming: int
     percent: int
     on_time_percent: int
+    moved: int = 0  # done before the day they were due on
 
 
 class _Grid(NamedTuple):
@@ -185,7 +190,7 @@ def _slot(
         vial_overall=use.vial_overall,
         opens_vial=use.opens_vial,
         dose_fraction=protocol.dose_fraction,
-        in_clinic=number == 1,
+        in_clinic=in_clinic(number),
         checkpoints=tuple(c.key for c in protocol.checkpoints if c.after_application == number),
         original_due_at=original_due_at,
         completed_at=completed_at,
@@ -209,15 +214,57 @@ def schedule_course(
 
 
 def application_status(
-    protocol: Protocol, due_at: datetime, completed_at: datetime | None, now: datetime
+    protocol: Protocol,
+    due_at: datetime,
+    completed_at: datetime | None,
+    now: datetime,
+    *,
+    zone: str | ZoneInfo,
 ) -> str:
-    """One of STATUSES; done within the on-time window (or early) is on time."""
+    """One of STATUSES. Done on its local due day (even before the due time) or within the on-time
+    window is on time; done on an earlier day it was moved (done_moved), not on time."""
     window_ends = due_at + timedelta(hours=protocol.on_time_window_hours)
     if completed_at is not None:
+        if is_moved(due_at, completed_at, zone):
+            return "done_moved"
         return "done_on_time" if completed_at <= window_ends else "done_late"
     if now >= window_ends:
         return "missed"
     return "due" if now >= due_at else "upcoming"
+
+
+def is_moved(due_at: datetime, completed_at: datetime, zone: str | ZoneInfo) -> bool:
+    """Done on a local date before the one it was due on."""
+    return local_wall_clock(completed_at, zone).date() < local_wall_clock(due_at, zone).date()
+
+
+def earliest_next(protocol: Protocol, completed: Sequence[datetime]) -> datetime | None:
+    """The earliest the next application may be done: the minimum gap after the last one done."""
+    return completed[-1] + timedelta(hours=protocol.min_gap_hours) if completed else None
+
+
+def next_timing(
+    protocol: Protocol,
+    number: int,
+    due_at: datetime,
+    completed: Sequence[datetime],
+    now: datetime,
+    zone: str | ZoneInfo,
+) -> str:
+    """When application `number`, next to do, may be done: one of TIMINGS.
+
+    The rule from the protocol: applications fall on the chosen weekdays, at least the minimum gap
+    apart. On its local due day (or once it is due or missed) it is done as soon as the gap since
+    the last one has passed ("start", else "wait"). Before that day it may be moved to today
+    ("move") only if the gap since the last one has passed and it is not the clinic's; then the
+    ones after it are re-planned by `reschedule`. Otherwise it stays where it is ("planned").
+    `due_at` is the due time in force: for a missed one, the time it was missed at.
+    """
+    earliest = earliest_next(protocol, completed)
+    gap_kept = earliest is None or now >= earliest
+    if local_wall_clock(now, zone).date() >= local_wall_clock(due_at, zone).date():
+        return "start" if gap_kept else "wait"
+    return "move" if gap_kept and not in_clinic(number) else "planned"
 
 
 def reschedule(
@@ -252,7 +299,7 @@ def reschedule(
     dues = planned[:k]
     # The gap is kept from the later of the last due time and the last completion.
     earliest = max(done[-1], dues[-1]) + gap if k else None
-    if k < total and application_status(protocol, planned[k], None, now) == "missed":
+    if k < total and application_status(protocol, planned[k], None, now, zone=grid.zone) == "missed":
         dues.append(max(now, earliest) if earliest else now)
         while len(dues) < total:
             dues.append(_next_on_grid(dues[-1] + gap, grid))
@@ -274,26 +321,37 @@ def _percent(part: int, whole: int) -> int:
 
 
 def adherence(
-    protocol: Protocol, items: Iterable[tuple[datetime, datetime | None]], now: datetime
+    protocol: Protocol,
+    items: Iterable[tuple[datetime, datetime | None]],
+    now: datetime,
+    *,
+    zone: str | ZoneInfo,
 ) -> Adherence:
-    """Adherence so far over (due_at, completed_at) pairs.
+    """Adherence so far over (due_at, completed_at) pairs, due days read in `zone`.
 
-    due_so_far counts applications that are done (even early) or whose on-time window has closed
-    (missed); upcoming counts the rest, including one that is due now. percent is done / due_so_far
-    and on_time_percent is done on time / due_so_far, rounded half up; both are 100 while nothing is
-    due yet.
+    due_so_far counts applications that are done (on time, late, or moved to an earlier day) or
+    whose on-time window has closed (missed); upcoming counts the rest, including one that is due
+    now. percent is done / due_so_far and on_time_percent is done on time / due_so_far (a moved
+    one is done but not on time), rounded half up; both are 100 while nothing is due yet.
     """
-    counts = Counter(application_status(protocol, due, done, now) for due, done in items)
+    return summarise(application_status(protocol, due, done, now, zone=zone) for due, done in items)
+
+
+def summarise(statuses: Iterable[str]) -> Adherence:
+    """Adherence from the applications' STATUSES, counted as `adherence` does."""
+    counts = Counter(statuses)
     on_time, late, missed = counts["done_on_time"], counts["done_late"], counts["missed"]
-    due_so_far = on_time + late + missed
+    moved = counts["done_moved"]
+    due_so_far = on_time + late + moved + missed
     return Adherence(
         on_time=on_time,
         late=late,
         missed=missed,
         due_so_far=due_so_far,
         upcoming=counts["due"] + counts["upcoming"],
-        percent=_percent(on_time + late, due_so_far),
+        percent=_percent(on_time + late + moved, due_so_far),
         on_time_percent=_percent(on_time, due_so_far),
+        moved=moved,
     )
 
 
