@@ -290,3 +290,27 @@ def device_storage(page) -> dict:
 def outbox_settled(page) -> None:
     """Waits for the app's outbox to finish a replay of its own (whatever it was sending)."""
     page.evaluate("() => import('/app/js/outbox.js').then((outbox) => outbox.replay())")
+
+
+def keep_for_offline(page):
+    """Opens Plan and Settings (Settings loads the clinic's steps, which the guided application
+    needs offline), then comes back to Today."""
+    page.get_by_role("link", name="Plan", exact=True).click()
+    page.heading("Your plan")
+    expect(page.locator(".calendar .day.has").first).to_be_visible()
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.heading("Settings")
+    expect(page.get_by_role("button", name="Save settings")).to_be_visible()
+    page.get_by_role("link", name="Today", exact=True).click()
+    page.heading("Today")
+
+
+def offer_accepted_if_made(page):
+    """On Today, once the next application's card is drawn: when it is not yet its day but it
+    may be done today instead, takes that offer, so "Start application" is there either way."""
+    card = page.locator(".next")
+    expect(card.get_by_role("button").first).to_be_visible()
+    move = card.get_by_role("button", name="Do it today instead")
+    if move.count():
+        move.click()
+        expect(card).to_contain_text("moves from")

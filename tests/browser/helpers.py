@@ -116,3 +116,11 @@ def recorded_check_ins(course_id: int, number: int) -> list[tuple[int | None, st
         .where(PlannedApplication.course_id == course_id, PlannedApplication.number == number)
     )
     return [tuple(row) for row in rows]
+
+
+def weekdays_from_today(*offsets: int, zone: str = "Europe/London") -> list[int]:
+    """Reminder weekdays (0 = Monday) that fall `offsets` days after today in `zone`."""
+    from zoneinfo import ZoneInfo
+
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    return sorted((today.weekday() + offset) % 7 for offset in offsets)

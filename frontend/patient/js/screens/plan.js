@@ -8,6 +8,7 @@ import { go, lease } from "../router.js";
 // Each status has its own symbol and word as well as colour.
 const STATUS = {
   done_on_time: ["✓", "Done on time"],
+  done_moved: ["↑", "Done earlier (moved)"],
   done_late: ["◐", "Done late"],
   missed: ["✕", "Missed"],
   due: ["!", "Due now"],
@@ -31,14 +32,15 @@ export async function render() {
   }
   const p = result.data;
   setZone(p.time_zone);
-  const queued = new Set((await outbox.pending()).filter((i) => i.kind === "complete").map((i) => i.number));
+  const queued = new Set((await outbox.pending()).filter((i) => i.kind === "complete" && i.status !== "failed").map((i) => i.number));
   if (!live()) return;
   const apps = p.applications.map((a) => ({ ...a, status: queued.has(a.number) && !a.completed_at ? "pending" : a.status }));
+  const waiting = apps.filter((a) => a.status === "pending").length;
   show(
     screen(
       "Your plan",
       result.fresh ? null : alert("You are offline. This is your plan as it was when you were last online.", "warn"),
-      adherence(p.adherence),
+      adherence(p.adherence, waiting),
       h("h2", {}, "Your course, week by week"),
       calendar(apps),
       legend(),
@@ -47,7 +49,7 @@ export async function render() {
   );
 }
 
-function adherence(a) {
+function adherence(a, waiting) {
   const r = 40;
   const circ = 2 * Math.PI * r;
   const ring = svg(
@@ -63,8 +65,9 @@ function adherence(a) {
     ring,
     h("div", {},
       h("p", { class: "big-number" }, `${a.percent} % done`, h("span", { class: "visually-hidden" }, " of the applications due so far")),
-      h("p", {}, `${a.on_time} on time · ${a.late} late · ${a.missed} missed`),
-      h("p", { class: "hint" }, `Out of ${a.due_so_far} due so far.`))
+      h("p", {}, `${a.on_time} on time · ${a.moved || 0} moved · ${a.late} late · ${a.missed} missed`),
+      h("p", { class: "hint" }, `Out of ${a.due_so_far} due so far.`),
+      waiting ? h("p", { class: "waiting" }, `And ${waiting} more done, waiting to sync: counted once synced.`) : null)
   );
 }
 

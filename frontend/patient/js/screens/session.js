@@ -22,6 +22,7 @@ export async function startSession(next) {
       number: next.number,
       label: next.label,
       opens_vial: next.opens_vial,
+      vial_opened_in_clinic: !!next.vial_opened_in_clinic,
       vial_number: next.vial_number,
       kit_number: next.kit_number,
       started_at: new Date().toISOString(),
@@ -160,9 +161,13 @@ const STEP_BODY = {
       h("div", { class: "check" },
         h("input", { type: "radio", name: "vial", id: `vial-${value}`, value, checked: s.vial === value, onchange: () => { s.vial = value; save(s); } }),
         h("label", { for: `vial-${value}` }, label));
+    // Who opened the half vial follows the course's vial accounting (protocol/kit.py).
+    const vial = `vial ${s.vial_number} of kit ${s.kit_number}`;
     const advice = s.opens_vial
-      ? `Open a new vial (vial ${s.vial_number} of kit ${s.kit_number}). Use half of it, then close it tightly for next time.`
-      : `Use the half vial you opened last time (vial ${s.vial_number} of kit ${s.kit_number}). It will then be empty.`;
+      ? `Open a new vial (${vial}). Use half of it, then close it tightly for next time.`
+      : s.vial_opened_in_clinic
+        ? `Use the half vial the clinic opened at your first application (${vial}). It will then be empty.`
+        : `Use the half vial you opened last time (${vial}). It will then be empty.`;
     return {
       content: h("div", {},
         h("p", { class: "callout" }, advice),
