@@ -1,13 +1,15 @@
 """Enrolment by clinic staff and the patient's invite, end to end through the API."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import time_machine
 from support.clock import local, on_or_before
 from support.factories import PASSWORD, make_clinic, make_enrolled_patient, make_staff
 
 from anagen.extensions import db
-from anagen.models import Invite, Patient
+from anagen.models import Course, Invite, Patient, ReminderOccurrence
+from anagen.reminders import occurrences as reminders
 
 
 def first_visit() -> dt.datetime:
@@ -322,3 +324,57 @@ def test_another_clinics_staff_email_gets_the_generic_answer(app_ctx, api):
     assert [(e["detail"]["reason"], e["detail"]["view"]) for e in events] == [
         ("email_unavailable", "add_staff")
     ]
+
+
+def test_refused_weekdays_are_reported_under_the_field_sent(app_ctx, api):
+    """The form shows the advice beside the field it sent: `reminder_weekdays`, not the engine's name."""
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    for days in ([0, 1], [0, 3, 5], [2, 2], [4]):
+        response = api.post("/api/clinic/patients", enrol_body(reminder_weekdays=days))
+        assert response.status_code == 422, (days, response.get_json())
+        fields = response.get_json()["error"]["fields"]
+        assert set(fields) == {"reminder_weekdays"}, (days, fields)
+        assert "days apart" in fields["reminder_weekdays"]
+    assert count(Patient) == 0
+
+
+def test_a_new_patient_starts_with_quiet_hours_that_keep_the_follow_up_out_of_the_night(
+    app_ctx, api, make_api
+):
+    clinic, admin = make_clinic()
+    api.login(admin.email, account="staff")
+    response = api.post("/api/clinic/patients", enrol_body(reminder_time="20:00"))
+    assert response.status_code == 201, response.get_json()
+    token = invite_token(response.get_json()["invite"]["link"])
+    phone = make_api()
+    assert (
+        phone.post(
+            "/api/invites/redeem", {"token": token, "password": "my own password", "photo_consent": True}
+        ).status_code
+        == 200
+    )
+    settings = phone.get("/api/me/settings").get_json()
+    assert settings["quiet_hours"] == {"start": "21:30", "end": "08:00"}
+    assert settings["reminder_time"] == "20:00"
+    # The default reminder is outside the quiet hours; its follow-up (four hours later, at
+    # midnight) waits for the morning.
+    patient = db.session.scalar(db.select(Patient))
+    course = db.session.scalar(db.select(Course))
+    reminders.materialise_course(course)
+    db.session.commit()
+    zone = ZoneInfo("Europe/London")
+    row = next(a for a in course.applications if not a.in_clinic)
+    by_kind = {
+        o.kind: o.due_at.astimezone(zone)
+        for o in db.session.scalars(
+            db.select(ReminderOccurrence).where(ReminderOccurrence.planned_application_id == row.id)
+        )
+    }
+    due = row.due_at.astimezone(zone)
+    assert (by_kind["due"].date(), by_kind["due"].time()) == (due.date(), dt.time(20, 0))
+    assert (by_kind["follow_up"].date(), by_kind["follow_up"].time()) == (
+        due.date() + dt.timedelta(days=1),
+        dt.time(8, 0),
+    )
+    assert patient.quiet_hours_start == dt.time(21, 30)

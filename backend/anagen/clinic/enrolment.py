@@ -11,6 +11,7 @@ from anagen.clinic.clinics import normalise_email, refuse_email
 from anagen.clock import utcnow
 from anagen.course.courses import create_course
 from anagen.course.protocols import available_protocols, ensure_builtin_protocols, insert_ignoring_duplicates
+from anagen.course.settings import reminder_field_names
 from anagen.course.today import SCALP_AREAS
 from anagen.errors import InvalidInput, NotFound
 from anagen.extensions import db
@@ -25,6 +26,12 @@ INDICATIONS = {
 }
 
 FIRST_APPLICATION_RANGE = dt.timedelta(days=365)
+
+# The quiet hours (the patient's local time) a clinic's enrolment gives a new patient, shown
+# and changeable at onboarding and in Settings: after the default 20:00 reminder, the
+# follow-up (four hours later) moves to the morning instead of waking them
+# (reminders/occurrences.py respect_quiet_hours).
+DEFAULT_QUIET_HOURS = (dt.time(21, 30), dt.time(8, 0))
 
 NOT_SUITABLE_MESSAGE = (
     "Not suitable: advanced traction alopecia. The follicles in these areas are damaged and "
@@ -50,6 +57,7 @@ class Enrolment:
     exam_notes: str | None = None
     protocol_version_id: int | None = None
     kit_batch_numbers: list[str] = field(default_factory=list)
+    quiet_hours: tuple[dt.time, dt.time] | None = None  # (start, end); None: none
 
 
 def check_suitability(e: Enrolment) -> None:
@@ -108,18 +116,21 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
             },
             target_areas=list(dict.fromkeys(e.target_areas)),
             time_zone=e.time_zone,
+            quiet_hours_start=e.quiet_hours[0] if e.quiet_hours else None,
+            quiet_hours_end=e.quiet_hours[1] if e.quiet_hours else None,
         )
         .returning(Patient)
     )
     if patient is None:  # the same email, enrolled by another request since the check above
         owner = db.session.scalar(sa.select(Patient.clinic_id).where(Patient.email == email))
         raise refuse_email("patient", clinic, owner)
-    course = create_course(
-        patient,
-        version,
-        first_application_at=e.first_application_at,
-        weekdays=e.reminder_weekdays,
-        reminder_time=e.reminder_time,
-        kit_batches=e.kit_batch_numbers,
-    )
+    with reminder_field_names():
+        course = create_course(
+            patient,
+            version,
+            first_application_at=e.first_application_at,
+            weekdays=e.reminder_weekdays,
+            reminder_time=e.reminder_time,
+            kit_batches=e.kit_batch_numbers,
+        )
     return patient, course

@@ -193,8 +193,12 @@ class QuietHoursSchema(StrictSchema):
 
 
 class SettingsSchema(StrictSchema):
+    # The count and spacing are the course protocol's (settings.update_settings); the document
+    # states the shipped protocol's count, overriding the Length bounds.
     reminder_weekdays = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(0, 6)), validate=validate.Length(min=1, max=7)
+        fields.Integer(strict=True, validate=validate.Range(0, 6)),
+        validate=validate.Length(min=1, max=7),
+        metadata=settings.reminder_weekdays_doc(),
     )
     reminder_time = fields.Time(format="%H:%M", metadata=HHMM)
     time_zone = fields.String(validate=validate.Length(min=1, max=64))

@@ -22,12 +22,13 @@ from anagen.api.schemas import (
 )
 from anagen.auth.policy import account, get_patient, patients_of, record_action, requires
 from anagen.clinic import invites, messages
-from anagen.clinic.enrolment import INDICATIONS, Enrolment, enrol_patient
+from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS, INDICATIONS, Enrolment, enrol_patient
 from anagen.clinic.schemas import MessageSchema
 from anagen.clinic.views.staff import EmailAddress, email_refusals_limited
 from anagen.clock import iso
 from anagen.course.courses import CheckIn, record_application, require_course
 from anagen.course.schemas import CheckInSchema, PlanItemSchema, PlanSchema
+from anagen.course.settings import reminder_weekdays_doc
 from anagen.course.today import SCALP_AREAS, Plan, application, plan
 from anagen.extensions import db
 from anagen.models import Course, Patient
@@ -54,10 +55,13 @@ class EnrolSchema(StrictSchema):
     )
     protocol_version_id = fields.Integer(load_default=None, strict=True)
     first_application_at = instant(required=True)
+    # The count and spacing are the protocol's (checked when the course is planned); the
+    # document states the shipped protocol's count, overriding the Length bounds.
     reminder_weekdays = fields.List(
         fields.Integer(strict=True, validate=validate.Range(0, 6)),
         required=True,
         validate=validate.Length(min=1, max=7),
+        metadata=reminder_weekdays_doc(),
     )
     reminder_time = fields.Time(required=True, format="%H:%M", metadata=HHMM)
     time_zone = text(64)
@@ -151,11 +155,16 @@ def list_patients():
     "for every address outside the clinic)",
 )
 @bp.alt_response(429, description="Too many refused emails; see Retry-After")
+@bp.doc(
+    description="The new patient starts with quiet hours from {:%H:%M} to {:%H:%M} (their local "
+    "time), which they see and can change at onboarding and in Settings.".format(*DEFAULT_QUIET_HOURS)
+)
 def enrol(data):
     """Enrol a patient after the scalp exam; schedules the course and issues the first invite."""
     acct = account()
     with email_refusals_limited(acct, "enrol"):
-        patient, course = enrol_patient(acct.user.clinic, Enrolment(**data), staff=acct.user)
+        details = Enrolment(**data, quiet_hours=DEFAULT_QUIET_HOURS)
+        patient, course = enrol_patient(acct.user.clinic, details, staff=acct.user)
     record_action(acct, "patient_enrolled", "patient", patient.id)
     invite = _new_invite(patient)
     db.session.commit()
