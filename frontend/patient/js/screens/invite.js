@@ -1,10 +1,13 @@
-// Onboarding from the clinic's link <origin>/#/invite/<token>: welcome, password, consent.
-// The token stays in the fragment and in memory; the password is never stored.
+// Onboarding from the clinic's link <origin>/#/invite/<token>: welcome, password, consent (the
+// first steps of the one onboarding path, setup.js). The token stays in the fragment and in
+// memory; the password is never stored. The clinic's name goes where any name reads well
+// ("the staff of …"): no possessive that breaks on "Phi Hair Clinic (demo)".
 import * as api from "/shared/api.js";
 import { adoptSession } from "../state.js";
-import { h, show, screen, alert, busy, button, progress } from "/shared/dom.js";
+import { h, show, screen, alert, busy, button } from "/shared/dom.js";
 import { go } from "../router.js";
 import { field } from "./login.js";
+import { onboardingStep } from "./setup.js";
 
 const MIN_PASSWORD = 10;
 const draft = { token: null, invite: null, password: null, passwordError: null };
@@ -35,7 +38,7 @@ export async function welcome({ token }) {
   show(
     screen(
       `Welcome, ${name}`,
-      progress(1, 3, "Setting up · step 1 of 3"),
+      onboardingStep("welcome"),
       h("p", { class: "lead" }, `${clinic} has invited you to Anagen.`),
       h("p", {}, "Anagen guides you through each application of your hair treatment, reminds you when the next one is due and keeps track of your kit. Your clinic sees how you are getting on."),
       h("p", {}, "Setting up takes about two minutes."),
@@ -77,7 +80,7 @@ export function password({ token }) {
     d.passwordError = null;
     go(`/invite/${encodeURIComponent(token)}/consent`);
   });
-  show(screen("Set your password", progress(2, 3, "Setting up · step 2 of 3"), form));
+  show(screen("Set your password", onboardingStep("password"), form));
 }
 
 export function consent({ token }) {
@@ -92,7 +95,7 @@ export function consent({ token }) {
     { class: "stack" },
     h("p", {}, `During your course you will take photos of your scalp at set points, so ${clinic} can see how your hair is responding.`),
     h("ul", { class: "plain-list" },
-      h("li", {}, `Only ${clinic}'s staff can see your photos.`),
+      h("li", {}, `Only the staff of ${clinic} can see your photos.`),
       h("li", {}, "Photos are never public, and location data is removed."),
       h("li", {}, "You can change your mind at any time by telling your clinic.")
     ),
@@ -122,5 +125,5 @@ export function consent({ token }) {
       }
     });
   });
-  show(screen("Sharing your photos", progress(3, 3, "Setting up · step 3 of 3"), form));
+  show(screen("Sharing your photos", onboardingStep("consent"), form));
 }

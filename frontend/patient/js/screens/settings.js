@@ -27,26 +27,12 @@ export async function render() {
   if (!live()) return;
 
   const form = reminderFields(settings, protocol);
-  const quietOn = h("input", { id: "quiet-on", type: "checkbox", checked: !!settings.quiet_hours });
-  const qStart = h("input", { id: "quiet-start", type: "time", value: settings.quiet_hours ? settings.quiet_hours.start : "22:00" });
-  const qEnd = h("input", { id: "quiet-end", type: "time", value: settings.quiet_hours ? settings.quiet_hours.end : "07:00" });
-  const quietTimes = h("div", { class: "row" },
-    h("div", { class: "field" }, h("label", { for: "quiet-start" }, "From"), qStart),
-    h("div", { class: "field" }, h("label", { for: "quiet-end" }, "Until"), qEnd));
-  const syncQuiet = () => (quietTimes.hidden = !quietOn.checked);
-  quietOn.addEventListener("change", syncQuiet);
-  syncQuiet();
-
   const errors = h("div", { class: "errors", role: "status" });
   const submit = h("button", { type: "submit", class: "btn primary" }, "Save settings");
   const el = h(
     "form",
     { class: "stack" },
     form.element,
-    h("fieldset", {},
-      h("legend", {}, "Quiet hours"),
-      h("div", { class: "check" }, quietOn, h("label", { for: "quiet-on" }, "No notifications during quiet hours")),
-      quietTimes),
     errors,
     submit
   );
@@ -55,7 +41,6 @@ export async function render() {
     errors.replaceChildren();
     const { value, error } = form.value();
     if (error) return errors.append(notice(error));
-    value.quiet_hours = quietOn.checked ? { start: qStart.value, end: qEnd.value } : null;
     await busy(submit, "Saving…", async () => {
       try {
         const saved = await api.patch("/api/me/settings", value);
@@ -163,7 +148,7 @@ function signOutBlock() {
       location.reload();
     });
   }, { kind: "secondary danger" });
-  const who = state.account ? `Signed in as ${state.account.name}, ${state.account.clinic.name}.` : "";
+  const who = state.account ? `Signed in as ${state.account.name}, a patient of ${state.account.clinic.name}.` : "";
   return h("div", { class: "card" }, h("h2", {}, "Account"), h("p", {}, who), h("p", { class: "hint" }, "Signing out removes everything Anagen keeps on this phone."), status, btn);
 }
 

@@ -1,4 +1,4 @@
-// After the account exists: install to home screen, notifications, reminder days.
+// After the account exists: install to home screen, notifications, reminder days and quiet hours.
 import * as api from "/shared/api.js";
 import * as installer from "../install.js";
 import * as push from "../push.js";
@@ -7,7 +7,16 @@ import { h, show, screen, alert, notice, button, busy, progress } from "/shared/
 import { go } from "../router.js";
 import { reminderFields, fieldErrors } from "./reminderform.js";
 
-const STEPS = 3;
+// The whole onboarding, from the invite's welcome to the reminder days, is one path with one
+// step counter. Already installed (opened from the home screen), the install step is skipped,
+// so it is not counted.
+const ONBOARDING = ["welcome", "password", "consent", "install", "notifications", "reminders"];
+
+export function onboardingStep(name) {
+  const steps = installer.platform() === "installed" ? ONBOARDING.filter((s) => s !== "install") : ONBOARDING;
+  const n = steps.indexOf(name) + 1;
+  return progress(n, steps.length, `Setting up · step ${n} of ${steps.length}`);
+}
 
 export function install() {
   const where = installer.platform();
@@ -44,7 +53,7 @@ export function install() {
       button(installer.canPrompt() ? "Not now" : "Next", next, { kind: "secondary" })
     );
   }
-  show(screen("Add Anagen to your home screen", progress(1, STEPS, `Getting ready · step 1 of ${STEPS}`), ...body));
+  show(screen("Add Anagen to your home screen", onboardingStep("install"), ...body));
 }
 
 export function notifications() {
@@ -76,7 +85,7 @@ export function notifications() {
   show(
     screen(
       "Reminders on your phone",
-      progress(2, STEPS, `Getting ready · step 2 of ${STEPS}`),
+      onboardingStep("notifications"),
       h("p", {}, "Anagen can send a reminder when an application is due, and a nudge if you have not done it yet. Reminders never include health details."),
       allow,
       status,
@@ -112,5 +121,5 @@ export async function reminders() {
       }
     });
   });
-  show(screen("Your reminder days", progress(3, STEPS, `Getting ready · step 3 of ${STEPS}`), h("p", {}, "Pick the two days of the week you will do your applications, and a time that suits you."), el));
+  show(screen("Your reminder days", onboardingStep("reminders"), h("p", {}, "Pick the two days of the week you will do your applications, a time that suits you, and the hours when Anagen should not disturb you."), el));
 }
