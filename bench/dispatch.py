@@ -34,6 +34,12 @@ The push service runs in its own process by default (`--push-service process`, v
 `--push-service thread` it runs in this process, where it also slows the naive loop (same
 GIL), which flatters ratio_vs_naive: the process row is the fair one.
 
+`--rtt-ms 100` makes the push service answer each request 100 ms after it arrived (real push
+services are 50-150 ms away, not on loopback): the sender must keep enough requests in
+flight. `--transport aiohttp` runs the same sender on aiohttp's client
+(webpush/aiohttp_pool.py) instead of the hand-written one (webpush/pool.py). Both are
+printed back (`rtt_ms`, `transport`).
+
 Baselines, on the same messages:
 - crypto_only_rate_per_s: `sender.encrypt_only(msg)` in one thread of an in-process sender
   (pywebpush's `WebPusher.encode`, aes128gcm with a fresh ephemeral key per message, one
@@ -80,9 +86,26 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--n", type=int, default=10_000, help="occurrences due at once")
     p.add_argument("--patients", type=int, default=500, help="patients, one subscription each")
     p.add_argument("--batch-size", type=int, default=500)
-    p.add_argument("--naive", type=int, default=500, help="messages in the naive pywebpush loop")
+    p.add_argument(
+        "--naive",
+        type=int,
+        default=None,
+        help="messages in the naive pywebpush loop (default 500; 50 with --rtt-ms, as each waits the RTT)",
+    )
     p.add_argument("--crypto", type=int, default=0, help="messages in the crypto-only loop (0: all n)")
     p.add_argument("--push-service", choices=("process", "thread"), default="process")
+    p.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0,
+        help="the push service answers each request this many ms after it arrived (real ones: 50-150 ms)",
+    )
+    p.add_argument(
+        "--transport",
+        choices=("native", "aiohttp"),
+        default="native",
+        help="the sender's HTTP client: hand-written (webpush/pool.py) or aiohttp (webpush/aiohttp_pool.py)",
+    )
     p.add_argument(
         "--sender-processes",
         type=int,
@@ -310,7 +333,7 @@ def dispatch_run(app, svc, ids: list[int], args, push_pid: int | None) -> dict:
     svc.clear()
     # The sender exists before the reminders fall due, as in the dispatcher process (which
     # makes it once at start-up).
-    with make_sender(app) as sender:
+    with make_sender(app, transport=args.transport) as sender:
         cpu0 = cpu_seconds(push_pid)
         due = utcnow()
         t0 = time.monotonic()  # the clock starts when all become due
@@ -364,6 +387,8 @@ PAYLOAD_KEYS = {"id", "kind", "title", "body", "url", "snooze"}
 
 def main() -> None:
     args = parse_args()
+    if args.naive is None:
+        args.naive = 50 if args.rtt_ms else 500
     if args.sender_processes is None:
         from anagen.webpush.workers import default_sender_processes
 
@@ -375,9 +400,9 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="anagen-bench-"))
     database = ScratchDatabase(args.database_url, tmp)
     if args.push_service == "process":
-        svc = PushService.spawn(defer_checks=True)
+        svc = PushService.spawn(defer_checks=True, rtt_ms=args.rtt_ms)
     else:
-        svc = PushService.start(defer_checks=True)
+        svc = PushService.start(defer_checks=True, rtt_ms=args.rtt_ms)
     push_pid = getattr(getattr(svc, "_proc", None), "pid", None)  # None: in this process
     try:
         app = build_app(database.url, tmp / "instance", args.sender_processes)
@@ -407,6 +432,8 @@ def main() -> None:
                 "bench": "reminder_dispatch",
                 "database": database.kind,
                 "push_service": args.push_service,
+                "transport": args.transport,
+                "rtt_ms": args.rtt_ms,
                 "sender_processes": args.sender_processes,
                 "n": args.n,
                 "patients": args.patients,

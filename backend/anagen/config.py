@@ -96,13 +96,14 @@ def load_config(instance: Path) -> dict:
         "PHOTO_S3_ENDPOINT_URL": os.environ.get("PHOTO_S3_ENDPOINT_URL", ""),
         "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:support@anagen.example"),
-        # Only the local test push service speaks plain http; real push services are https.
+        # Local-test mode: the local test push service (http, IP address, any port); real push
+        # services are https on a public DNS name (webpush/endpoints.py).
         "PUSH_ALLOW_HTTP": _bool("PUSH_ALLOW_HTTP", False),
         # How long a dispatcher's claim on a reminder holds before another may take it over.
         "DISPATCH_LEASE_SECONDS": float(os.environ.get("DISPATCH_LEASE_SECONDS", "120")),
         # /healthz says "degraded" when no dispatcher has ticked for this long.
         "DISPATCHER_STALE_SECONDS": float(os.environ.get("DISPATCHER_STALE_SECONDS", "120")),
-        # Sender worker processes of the dispatcher; unset: one per core (at most 4) on 2+ cores.
+        # Sender worker processes of the dispatcher; unset: two per core, at most 8.
         "PUSH_SENDER_PROCESSES": int(os.environ["PUSH_SENDER_PROCESSES"])
         if os.environ.get("PUSH_SENDER_PROCESSES")
         else None,

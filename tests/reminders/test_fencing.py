@@ -166,13 +166,14 @@ def test_an_application_that_moves_is_reminded_again_at_its_new_time(clinic, out
     due.status, due.sent_at, due.attempts = outcome, now, 1
     db.session.commit()
     old_time = row.due_at
-    new_time = dt.time(7, 30) if course.reminder_time != dt.time(7, 30) else dt.time(8, 30)
+    new_time = dt.time(12, 30) if course.reminder_time != dt.time(12, 30) else dt.time(13, 30)
     update_settings(patient, {"reminder_time": new_time}, now=now)
     db.session.commit()
     db.session.refresh(row)
     assert row.due_at != old_time
     again = fresh(due.id)
-    assert again.status == "pending" and again.due_at == row.due_at and again.attempts == 0
+    expected = reminders.respect_quiet_hours(row.due_at, patient)
+    assert again.status == "pending" and again.due_at == expected and again.attempts == 0
     assert again.sent_at is None and again.application_due_at == row.due_at
     # Not moved again by a later pass (nothing changed).
     reminders.materialise_course(course, now=now)

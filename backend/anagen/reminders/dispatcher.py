@@ -6,9 +6,9 @@ that are claimed again (at-least-once delivery; the service worker's notificatio
 makes a repeat replace, not add).
 
 A batch costs a fixed handful of statements whatever its size: one claim (on PostgreSQL),
-one re-check right before sending, then one UPDATE per outcome. `dispatch_until_idle`
-pipelines batches: while one is with the push services, the previous one is recorded and
-the next claimed, in one transaction.
+one re-check right before sending (for a batch that waited), then one UPDATE per outcome.
+`dispatch_until_idle` pipelines batches: while one is with the push services, the previous
+one is recorded, the next claimed and the one after re-checked, in one transaction.
 
 Every outcome write is fenced by the batch's claim (claims.py): a batch recorded after its
 lease ran out changes none of the rows another dispatcher took over, and none that were
@@ -25,8 +25,6 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
-
-from flask import current_app
 
 from anagen.clock import utcnow
 from anagen.extensions import db
@@ -261,21 +259,18 @@ def _start(batch_size: int, now: dt.datetime | None = None) -> _Batch:
     return _Batch(now, now + lease, deadline, claimed, live, cancelled, messages(live, devices))
 
 
-def _send(sender, batch: _Batch, app=None) -> None:
-    """Re-check the batch (claim still held, application not done), then send what is still
-    wanted until the batch's deadline. `app`: run the re-check in a context of its own (a
-    sender thread); None: in the caller's."""
+def _recheck(batch: _Batch) -> None:
+    """Right before sending a batch that waited since its claim, in the caller's transaction:
+    drop what is no longer to send (the claim taken over, or the application done since)."""
     ids = [o.id for o in batch.live]
-    if app is not None:
-        with app.app_context():
-            wanted = still_wanted(ids, batch.token)
-            db.session.remove()
-    else:
-        wanted = still_wanted(ids, batch.token)
-        db.session.commit()  # no transaction stays open while the push services answer
+    wanted = still_wanted(ids, batch.token)
     batch.unwanted = set(ids) - wanted
     if batch.unwanted:
         batch.pairs = [(m, d) for m, d in batch.pairs if int(m.occurrence_id) in wanted]
+
+
+def _push(sender, batch: _Batch) -> None:
+    """Send a batch's messages until its deadline (no database work: a sender thread)."""
     if not batch.pairs:
         batch.results = []
         return
@@ -286,6 +281,13 @@ def _send(sender, batch: _Batch, app=None) -> None:
         batch.results = [PushResult(m.occurrence_id, Outcome.RETRY, None, None, late) for m in msgs]
         return
     batch.results = sender.send_many(msgs, timeout=remaining)
+
+
+def _send(sender, batch: _Batch) -> None:
+    """Re-check a claimed batch, then send it (the re-check's transaction ends first)."""
+    _recheck(batch)
+    db.session.commit()  # no transaction stays open while the push services answer
+    _push(sender, batch)
 
 
 def _finish(batch: _Batch) -> BatchStats:
@@ -324,11 +326,9 @@ def dispatch_until_idle(
     more, and finishes and records the batches already claimed.
     """
     total = BatchStats()
-    queue: deque[_Batch] = deque()
     started = 0
     exhausted = False
     lanes = max(1, int(getattr(sender, "parallelism", 1)))
-    app = current_app._get_current_object()
 
     def claim_next() -> _Batch | None:
         nonlocal started, exhausted
@@ -340,33 +340,44 @@ def dispatch_until_idle(
         if not batch.claimed:
             exhausted = True
             return None
-        queue.append(batch)
         return batch
 
-    def send(pool: ThreadPoolExecutor, batches) -> None:
+    def submit(pool: ThreadPoolExecutor, batch: _Batch) -> None:
         # Only once the claim is committed: no push goes out for a claim that could still
         # be rolled back.
-        for batch in batches:
-            if batch is not None and batch.live:
-                batch.future = pool.submit(_send, sender, batch, app)
+        if batch.pairs:
+            batch.future = pool.submit(_push, sender, batch)
+        inflight.append(batch)
 
+    inflight: deque[_Batch] = deque()  # sending (or sent), in claim order
+    waiting: deque[_Batch] = deque()  # claimed, not yet handed to a sender thread
     with ThreadPoolExecutor(lanes, thread_name_prefix="dispatch-send") as pool:
         try:
             relaxed_commit()
-            claimed = [claim_next() for _ in range(lanes + 1)]
+            first = [b for b in (claim_next() for _ in range(lanes + 1)) if b is not None]
             db.session.commit()
-            send(pool, claimed)
-            while queue:
-                batch = queue.popleft()
+            for batch in first[:lanes]:
+                submit(pool, batch)
+            waiting.extend(first[lanes:])
+            while inflight:
+                batch = inflight.popleft()
                 if batch.future is not None:
                     batch.future.result()
                 relaxed_commit()
                 total.add(_finish(batch))
                 claimed = claim_next()
+                if claimed is not None:
+                    waiting.append(claimed)
+                ready = None
+                if waiting:
+                    ready = waiting.popleft()
+                    if ready is not claimed:
+                        _recheck(ready)  # it waited since an earlier transaction's claim
                 db.session.commit()
-                send(pool, [claimed])
+                if ready is not None:
+                    submit(pool, ready)
         finally:
-            for batch in queue:  # after an error: left claimed, their leases run out
+            for batch in inflight:  # after an error: left claimed, their leases run out
                 if batch.future is not None:
                     batch.future.cancel()
     if total.claimed:

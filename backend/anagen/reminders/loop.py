@@ -91,8 +91,8 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
     # APScheduler logs every tick at INFO; the dispatcher logs what it actually did.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if app.config.get("PUSH_SENDER_PROCESSES") is None:
-        # Encryption and HTTP in worker processes when there are cores for them, so that they
-        # run beside (not between) this process's database work.
+        # Encryption and HTTP in worker processes, so that they run beside (not between) this
+        # process's database work.
         app.config["PUSH_SENDER_PROCESSES"] = default_sender_processes()
     sender = make_sender(app)
     stopping = threading.Event()

@@ -58,7 +58,7 @@ _CACHE_LIMIT = 100_000
 _PUSHER_LIMIT = 20_000  # a WebPusher holds a deep copy of its subscription: under 1 KB each
 # Requests in flight per origin (and idle connections kept per origin): push services are
 # 50-150 ms away, and one request at a time per connection; docs/BENCHMARKS.md sizes it.
-DEFAULT_IN_FLIGHT = 256
+DEFAULT_IN_FLIGHT = 512
 _TIMEOUTS = ("connect-timeout", "read-timeout")
 
 
@@ -88,7 +88,8 @@ class WebPushSender:
     endpoints (http, IP literals, any port, loopback and private addresses); otherwise only
     `https://<public DNS name>` is called (endpoints.py). `ssl_context` replaces the default
     (system CAs, host-name checks), e.g. for a test service's self-signed certificate.
-    `pause_after_timeout`: seconds an origin that timed out gets no requests. Thread-safe;
+    `pause_after_timeout`: seconds an origin that timed out gets no requests. `transport`:
+    "native" (pool.py) or "aiohttp" (aiohttp_pool.py, the measured alternative). Thread-safe;
     `close()` when done.
     """
 
@@ -104,13 +105,22 @@ class WebPushSender:
         ssl_context: ssl.SSLContext | None = None,
         header_cache: VapidHeaderCache | None = None,
         pause_after_timeout: float = 30.0,
+        transport: str = "native",
     ) -> None:
         self.headers = header_cache or VapidHeaderCache(vapid_keys, subject)
         self.max_workers = max_workers
         self.allow_http = allow_http
         self.pause_after_timeout = pause_after_timeout
         self._paused: dict[Origin, float] = {}
-        self.pool = ConnectionPool(
+        if transport == "aiohttp":  # the measured alternative (aiohttp_pool.py)
+            from anagen.webpush.aiohttp_pool import AiohttpPool
+
+            pool_class = AiohttpPool
+        elif transport == "native":
+            pool_class = ConnectionPool
+        else:
+            raise ValueError(f"unknown push transport {transport!r}")
+        self.pool = pool_class(
             timeout, pool_per_origin or DEFAULT_IN_FLIGHT, ssl_context, allow_private=allow_http
         )
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="push-sender")

@@ -20,10 +20,10 @@ _sender: WebPushSender | None = None  # a worker process's own sender
 
 
 def default_sender_processes() -> int:
-    """The dispatcher process's default: a sender worker per core (at most 4) on a machine
-    with two or more, none (all in one process) on one core."""
-    cores = os.cpu_count() or 1
-    return min(4, cores) if cores >= 2 else 0
+    """The dispatcher process's default: two sender workers per core, at most 8. Two per core,
+    because a batch's last answers take a push service's round trip (50-150 ms), during which
+    the other worker on the core encrypts its batch (docs/BENCHMARKS.md, "Reminder dispatch")."""
+    return min(8, 2 * (os.cpu_count() or 1))
 
 
 class ProcessSender:
