@@ -77,6 +77,7 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/me/push-subscriptions", "PUT"):                     ("self",    401, 200, 200, 403, 403, 403),
     ("/api/me/push-subscriptions", "DELETE"):                  ("self",    401, 204, 204, 403, 403, 403),
     ("/api/me/push-subscriptions/test", "POST"):               ("self",    401, 202, 202, 403, 403, 403),
+    ("/api/me/push-subscriptions/status", "POST"):             ("self",    401, 200, 200, 403, 403, 403),
     ("/api/me/reminders/<int:occurrence_id>/snooze", "POST"):  ("patient", 401, 201, 404, 403, 403, 403),
     ("/api/clinic/patients", "GET"):                           ("staff",   401, 403, 403, 200, 200, 200),
     ("/api/clinic/patients", "POST"):                          ("staff",   401, 403, 403, 201, 201, 201),
@@ -239,6 +240,9 @@ REQUESTS = {
     ),
     ("/api/me/push-subscriptions", "DELETE"): lambda w, a: Call(
         "/api/me/push-subscriptions", {"endpoint": f"https://push.example.com/{a}"}
+    ),
+    ("/api/me/push-subscriptions/status", "POST"): lambda w, a: Call(
+        "/api/me/push-subscriptions/status", {"endpoint": f"https://push.example.com/{a}"}
     ),
     ("/api/me/reminders/<int:occurrence_id>/snooze", "POST"): lambda w, a: Call(
         f"/api/me/reminders/{w.occurrence_a}/snooze"

@@ -253,3 +253,61 @@ def test_real_push_services_are_accepted(two, push_service, push_app, endpoint):
     response = put(api_a, {**push_service.new_subscription(), "endpoint": endpoint})
     assert response.status_code == 200, response.get_json()
     assert endpoints(a.id) == [endpoint]
+
+
+def status_of(client, endpoint: str):
+    return client.post("/api/me/push-subscriptions/status", {"endpoint": endpoint})
+
+
+def test_status_reads_the_servers_record_of_this_device_without_changing_it(two, push_service):
+    (a, _, api_a), (b, _, api_b) = two
+    mine, theirs = push_service.new_subscription(), push_service.new_subscription()
+    never = push_service.new_subscription()
+    assert put(api_a, mine).get_json() == {"created": True, "state": "active"}
+    put(api_b, theirs)
+
+    assert status_of(api_a, mine["endpoint"]).get_json() == {"state": "active", "failure": None}
+    # Another patient's device, and one the server never saw, answer alike: nothing held here.
+    other = status_of(api_a, theirs["endpoint"])
+    unseen = status_of(api_a, never["endpoint"])
+    assert other.status_code == unseen.status_code == 200
+    assert other.get_json() == unseen.get_json() == {"state": "unknown", "failure": None}
+    assert endpoints(a.id) == [mine["endpoint"]] and endpoints(b.id) == [theirs["endpoint"]]
+
+    # The push service kept refusing it: failed, with its reason; asking does not clear it.
+    db.session.execute(
+        sa.update(PushSubscription)
+        .where(PushSubscription.endpoint == mine["endpoint"])
+        .values(failed_at=utcnow(), refusals=3, failure="HTTP 403")
+    )
+    db.session.commit()
+    for _ in range(2):
+        assert status_of(api_a, mine["endpoint"]).get_json() == {"state": "failed", "failure": "HTTP 403"}
+    row = db.session.scalars(
+        sa.select(PushSubscription).where(PushSubscription.endpoint == mine["endpoint"])
+    ).one()
+    db.session.refresh(row)
+    assert row.failed_at is not None and row.refusals == 3
+
+    # Removed on the server: unknown.
+    api_a.delete("/api/me/push-subscriptions", {"endpoint": mine["endpoint"]})
+    assert status_of(api_a, mine["endpoint"]).get_json() == {"state": "unknown", "failure": None}
+
+
+def test_status_needs_a_signed_in_patient_and_an_endpoint(two, push_app, api):
+    (_, _, api_a), _ = two
+    assert status_of(api, "https://push.example/x").status_code == 401
+    assert api_a.post("/api/me/push-subscriptions/status", {}).status_code == 422
+
+
+def test_status_is_in_the_openapi_document(push_app, api):
+    spec = api.get("/api/openapi.json").get_json()
+    operation = spec["paths"]["/api/me/push-subscriptions/status"]["post"]
+    assert "200" in operation["responses"]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    assert spec["components"]["schemas"][name]["properties"]["state"]["enum"] == [
+        "active",
+        "failed",
+        "unknown",
+    ]

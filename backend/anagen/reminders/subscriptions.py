@@ -109,6 +109,28 @@ def save_subscription(
     return Saved(created=row.created_at == now, state="failed" if row.failed_at else "active")
 
 
+@dataclass(frozen=True)
+class Status:
+    """The server's record of one device's subscription: "active", "failed" (with the push
+    service's last reason) or "unknown" (not held for this patient)."""
+
+    state: str
+    failure: str | None = None
+
+
+def subscription_status(patient: Patient, endpoint: str) -> Status:
+    """What the server holds for this endpoint of this patient, read only; another
+    patient's endpoint is "unknown", exactly as one the server never saw."""
+    row = db.session.scalars(
+        sa.select(PushSubscription).where(
+            PushSubscription.patient_id == patient.id, PushSubscription.endpoint == endpoint
+        )
+    ).one_or_none()
+    if row is None:
+        return Status("unknown")
+    return Status(row.state, row.failure if row.state == "failed" else None)
+
+
 def remove_subscription(patient: Patient, endpoint: str) -> None:
     db.session.execute(
         sa.delete(PushSubscription).where(

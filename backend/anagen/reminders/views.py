@@ -45,6 +45,17 @@ class SubscribedSchema(ma.Schema):
     state = fields.String(required=True, validate=validate.OneOf(["active", "failed"]))
 
 
+class StatusSchema(ma.Schema):
+    # "unknown": the server holds no subscription with this endpoint for the signed-in
+    # patient (never sent, removed, or dropped after the push service answered 404/410).
+    state = fields.String(required=True, validate=validate.OneOf(["active", "failed", "unknown"]))
+    failure = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The push service's last refusal, when failed."},
+    )
+
+
 class QueuedSchema(ma.Schema):
     id = fields.Integer(required=True)
     due_at = Instant(required=True)
@@ -83,6 +94,16 @@ def delete_subscription(data):
     """Forget this device's subscription (on sign-out or when notifications are turned off)."""
     push.remove_subscription(account().user, data["endpoint"])
     db.session.commit()
+
+
+@bp.post("/me/push-subscriptions/status")
+@requires("patient")
+@bp.arguments(EndpointSchema)
+@bp.response(200, StatusSchema)
+def subscription_status(data):
+    """The server's record of this device's subscription, unchanged (POST: the endpoint stays
+    out of URLs and logs)."""
+    return push.subscription_status(account().user, data["endpoint"])
 
 
 @bp.post("/me/push-subscriptions/test")
