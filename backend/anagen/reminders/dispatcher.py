@@ -25,9 +25,13 @@ import time
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from anagen.clock import utcnow
 from anagen.extensions import db
+from anagen.models import Course, Patient, PlannedApplication
 from anagen.models.push import BROKEN_AFTER_REFUSALS
 from anagen.reminders.claims import (
     DONE_CANCELS,
@@ -54,7 +58,9 @@ MISCONFIGURED = frozenset({400, 401, 403})
 # leaving the rest of the lease to record its outcomes while the claim still holds.
 DEADLINE_SHARE = 0.5
 
-# Short, health-free text: a lock screen may be seen by anyone.
+# Short, health-free text: a lock screen may be seen by anyone. For an application reminder
+# these are the texts when its application's day is unknown; `application_text` words it for
+# the moment it goes out.
 TEXTS = {
     "due": ("Anagen", "Your treatment is due now. Tap to start."),
     "follow_up": ("Anagen", "A reminder: your treatment is still to do today."),
@@ -75,6 +81,14 @@ DELIVERY = {
     "message": (24 * 3600, "normal"),
 }
 SCREENS = {"checkpoint": "/#/photos", "kit_low": "/#/today", "test": "/#/settings"}
+# An application reminder sent on a later local day than its application's (a follow-up
+# held back by quiet hours, a retry, the missed notice): what it says, `when` being the day
+# the application was due ("yesterday", "on Thu").
+LATER_TEXTS = {
+    "due": "Your treatment (due {when}) is still to do. Tap to start.",
+    "follow_up": "A reminder: your treatment (due {when}) is still to do. Do it when you can.",
+    "missed": "You missed a treatment (due {when}). Do it as soon as you can.",
+}
 
 
 @dataclass
@@ -120,9 +134,46 @@ def _screen(occurrence) -> str:
     return SCREENS.get(occurrence.kind, "/#/today")
 
 
-def payload(occurrence) -> dict:
-    """What the service worker gets (anything with `id` and `kind`): ids and short text only."""
-    title, body = TEXTS[occurrence.kind]
+@dataclass(frozen=True, slots=True)
+class AppliesTo:
+    """What an application reminder's text depends on: its application's due time and zone."""
+
+    due_at: dt.datetime
+    time_zone: str
+
+
+def _due_day(due: dt.date, today: dt.date) -> str:
+    """The local day an application was due, as said on a later day."""
+    days = (today - due).days
+    if days == 1:
+        return "yesterday"
+    if days < 7:
+        return f"on {due:%a}"
+    return f"on {due:%a} {due.day} {due:%b}"
+
+
+def application_text(kind: str, applies: AppliesTo, now: dt.datetime) -> tuple[str, str]:
+    """(title, body) of an application reminder sent at `now`, true at that moment in the
+    patient's zone: "today" only on the application's own local day."""
+    zone = ZoneInfo(applies.time_zone)
+    due = applies.due_at.astimezone(zone).date()
+    today = now.astimezone(zone).date()
+    title, body = TEXTS[kind]
+    if today > due:
+        body = LATER_TEXTS[kind].format(when=_due_day(due, today))
+    return title, body
+
+
+def _text(occurrence, applies: AppliesTo | None, now: dt.datetime | None) -> tuple[str, str]:
+    if applies is not None and occurrence.kind in LATER_TEXTS:
+        return application_text(occurrence.kind, applies, now or utcnow())
+    return TEXTS[occurrence.kind]
+
+
+def payload(occurrence, applies: AppliesTo | None = None, now: dt.datetime | None = None) -> dict:
+    """What the service worker gets (anything with `id` and `kind`): ids and short text only,
+    worded for `now` (an application reminder, given what it `applies` to)."""
+    title, body = _text(occurrence, applies, now)
     return {
         "id": str(occurrence.id),
         "kind": occurrence.kind,
@@ -133,9 +184,35 @@ def payload(occurrence) -> dict:
     }
 
 
-def messages(occurrences, devices: dict[int, list]) -> list[tuple[PushMessage, object]]:
-    """(message, device) for every device of every occurrence's patient. `devices`:
-    patient id -> objects with id, endpoint, p256dh, auth."""
+def applies_to(occurrences, devices: dict[int, list]) -> dict[int, AppliesTo]:
+    """Planned application id -> its due time and its patient's zone, for the application
+    reminders among these that have a device to go to (one query)."""
+    ids = {
+        o.planned_application_id
+        for o in occurrences
+        if o.kind in LATER_TEXTS and o.planned_application_id and devices.get(o.patient_id)
+    }
+    if not ids:
+        return {}
+    query = (
+        sa.select(PlannedApplication.id, PlannedApplication.due_at, Patient.time_zone)
+        .join(Course, Course.id == PlannedApplication.course_id)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(PlannedApplication.id.in_(ids))
+    )
+    return {row.id: AppliesTo(row.due_at, row.time_zone) for row in db.session.execute(query)}
+
+
+def messages(
+    occurrences,
+    devices: dict[int, list],
+    applies: dict[int, AppliesTo] | None = None,
+    now: dt.datetime | None = None,
+) -> list[tuple[PushMessage, object]]:
+    """(message, device) for every device of every occurrence's patient, worded for `now`.
+    `devices`: patient id -> objects with id, endpoint, p256dh, auth; `applies`: see
+    `applies_to` (without it, application reminders get the texts true on any day)."""
+    applies = applies or {}
     out = []
     infos: dict[int, SubscriptionInfo] = {}
     for occ in occurrences:
@@ -143,7 +220,7 @@ def messages(occurrences, devices: dict[int, list]) -> list[tuple[PushMessage, o
         if not subs:
             continue
         ttl, urgency = DELIVERY[occ.kind]
-        body = payload(occ)
+        body = payload(occ, applies.get(occ.planned_application_id), now)
         occ_id = str(occ.id)
         for sub in subs:
             info = infos.get(sub.id)
@@ -256,7 +333,9 @@ def _start(batch_size: int, now: dt.datetime | None = None) -> _Batch:
     lease = lease_duration()
     deadline = time.monotonic() + lease.total_seconds() * DEADLINE_SHARE
     claimed, live, cancelled, devices = claim_batch(batch_size, now, lease)
-    return _Batch(now, now + lease, deadline, claimed, live, cancelled, messages(live, devices))
+    # Worded now, at the claim: the batch goes out within its lease.
+    pairs = messages(live, devices, applies_to(live, devices), now)
+    return _Batch(now, now + lease, deadline, claimed, live, cancelled, pairs)
 
 
 def _recheck(batch: _Batch) -> None:
