@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import time_machine
 
 from anagen.clinic.demo import load_demo
+from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS
 from anagen.course.courses import active_course, course_adherence, plan_items
 from anagen.course.protocols import course_protocol
 from anagen.extensions import db
@@ -91,3 +92,11 @@ def test_every_demo_patient_holds_its_promised_state(app_ctx, moment):
         # Erin: finished the whole course.
         course, protocol, _, statuses, done, _ = _state(patients["Erin"], now)
         assert done == protocol.applications_total and course.status == "completed"
+
+
+def test_demo_patients_have_the_quiet_hours_every_new_patient_gets(app_ctx):
+    load_demo()
+    db.session.commit()
+    patients = db.session.scalars(sa.select(Patient)).all()
+    assert len(patients) == 5
+    assert {(p.quiet_hours_start, p.quiet_hours_end) for p in patients} == {DEFAULT_QUIET_HOURS}

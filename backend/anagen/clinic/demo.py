@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from anagen.auth.passwords import hash_password
 from anagen.clinic.clinics import create_clinic, create_staff
-from anagen.clinic.enrolment import Enrolment, enrol_patient
+from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS, Enrolment, enrol_patient
 from anagen.clinic.messages import send_message
 from anagen.clock import utcnow
 from anagen.course.courses import CheckIn, record_application
@@ -99,6 +99,7 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
                 first_application_at=start,
                 reminder_weekdays=list(DEMO_WEEKDAYS),
                 reminder_time=DEMO_REMINDER,
+                quiet_hours=DEFAULT_QUIET_HOURS,  # as every patient a clinic enrols
                 advanced_traction_alopecia=False,
                 miniaturisation_seen=True,
                 kit_batch_numbers=[f"CAL-{story.first.upper()}-1"],
