@@ -5,6 +5,7 @@ TEST_DATABASE_URL is set). Each run gets its own fresh database, built by the mi
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -104,19 +105,33 @@ def _clean_database(request):
     limiter.reset()
     with app.app_context():
         db.session.rollback()
-        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in _KEEP]
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
-            conn.execute(
-                sa.delete(db.metadata.tables["protocol_version"]).where(
-                    db.metadata.tables["protocol_version"].c.clinic_id.is_not(None)
-                )
+        # A browser test's server thread may still be finishing a request the closed page sent;
+        # TRUNCATE then meets its row locks and PostgreSQL may pick the wipe as a deadlock's
+        # victim. The request ends in milliseconds: wipe again.
+        for attempt in range(5):
+            try:
+                _wipe(db.engine)
+                break
+            except sa.exc.OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+
+def _wipe(engine) -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in _KEEP]
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+        conn.execute(
+            sa.delete(db.metadata.tables["protocol_version"]).where(
+                db.metadata.tables["protocol_version"].c.clinic_id.is_not(None)
             )
+        )
 
 
 @pytest.fixture
