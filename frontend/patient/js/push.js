@@ -42,8 +42,9 @@ function registration(ms = 10000) {
   return Promise.race([navigator.serviceWorker.ready, new Promise((resolve) => setTimeout(() => resolve(null), ms))]);
 }
 
-// Subscribes this device (or keeps its subscription) and sends it to the server.
-// Resolves to the subscription, or null when notifications are not allowed here.
+// Subscribes this device (or keeps its subscription) and sends it to the server. Resolves to
+// { subscription, state } (the server's "active" or "failed"), or null when notifications are
+// not allowed here.
 export async function subscribeToPush() {
   if (!supported() || permission() !== "granted") return null;
   const reg = await registration();
@@ -57,8 +58,57 @@ export async function subscribeToPush() {
     sub = null;
   }
   if (!sub) sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
-  await api.request("PUT", PATH, sub.toJSON());
-  return sub;
+  const saved = await api.request("PUT", PATH, sub.toJSON());
+  return { subscription: sub, state: saved.state };
+}
+
+// Whether reminders can reach this phone, from the browser's own subscription and the server's
+// record of it (read, not changed): "on" (the server holds it, working), "none" (allowed, but
+// this browser holds no subscription), "unregistered" (the server holds none for it), "failed"
+// (the push service keeps refusing it) or "unchecked" (the server could not be asked); when
+// notifications are not allowed, what state() says.
+export async function check() {
+  if (!supported() || permission() !== "granted") return { state: state() };
+  const reg = await registration();
+  const sub = reg && (await reg.pushManager.getSubscription().catch(() => null));
+  if (!sub) return { state: "none" };
+  if (!(await sameServerKey(sub))) return { state: "unregistered" };
+  try {
+    const answer = await api.post(PATH + "/status", { endpoint: sub.endpoint });
+    return { state: { active: "on", failed: "failed" }[answer.state] || "unregistered", failure: answer.failure };
+  } catch (err) {
+    return { state: "unchecked", offline: err.offline };
+  }
+}
+
+async function sameServerKey(sub) {
+  try {
+    const { public_key } = await api.get("/api/push/public-key");
+    return sameKey(sub.options && sub.options.applicationServerKey, keyBytes(public_key));
+  } catch {
+    return true; // cannot tell: the server's answer about the endpoint decides
+  }
+}
+
+// "Try again": this phone's subscription is replaced by a new one (the old one is forgotten on
+// the server, then ended here) and the new one is sent. Resolves like subscribeToPush().
+export async function resubscribe() {
+  const reg = await registration();
+  if (!reg) throw new Error("The app is still installing. Try again in a moment.");
+  const old = await reg.pushManager.getSubscription().catch(() => null);
+  if (old) {
+    await forget(old.endpoint);
+    await old.unsubscribe().catch(() => false);
+  }
+  return subscribeToPush();
+}
+
+// This phone in a few words ("Chrome on Android"), so the patient knows which one Settings means.
+export function deviceName() {
+  const ua = navigator.userAgent;
+  const browser = /SamsungBrowser/.test(ua) ? "Samsung Internet" : /Edg/.test(ua) ? "Edge" : /Firefox|FxiOS/.test(ua) ? "Firefox" : /Chrome|CriOS/.test(ua) ? "Chrome" : /Safari/.test(ua) ? "Safari" : "this browser";
+  const system = /Android/.test(ua) ? "Android" : /iPhone/.test(ua) ? "iPhone" : /iPad/.test(ua) || (navigator.platform === "MacIntel" && navigator.maxTouchPoints > 1) ? "iPad" : /Windows/.test(ua) ? "Windows" : /Mac OS X/.test(ua) ? "Mac" : /Linux|CrOS/.test(ua) ? "Linux" : "";
+  return system ? `${browser} on ${system}` : browser;
 }
 
 // On every start (and sign-in) while signed in: quietly re-sync; failures wait for next time.

@@ -67,10 +67,17 @@ export async function render() {
   );
 }
 
-// What notifications do on this phone, in plain words, and what to do about it.
+// What notifications do on this phone, in plain words, and what to do about it. "on" and the
+// "Not working" states come from the browser's subscription and the server's record of it
+// (push.check), never from the permission alone.
+const OFF = ["Notifications are off. Turn them on to get a reminder when an application is due.", "warn"];
 const STATE_TEXT = {
   on: ["Notifications are on for this phone.", "ok"],
-  off: ["Notifications are off. Turn them on to get a reminder when an application is due.", "warn"],
+  off: OFF,
+  none: OFF,
+  unregistered: ["Not working: Anagen's server has no record of this phone, so reminders cannot reach it. Try again to register it.", "error"],
+  failed: ["Not working: the phone's notification service keeps refusing Anagen's reminders for this phone. Try again to register it anew.", "error"],
+  unchecked: ["Notifications are allowed, but Anagen could not check that this phone is registered for reminders.", "warn"],
   blocked: [
     "Notifications are blocked in your browser's settings, so reminders cannot reach you. To fix it, open the site settings for Anagen (tap the icon next to the address, or on Android: Settings → Apps → your browser → Notifications), allow notifications, then come back here.",
     "warn",
@@ -83,22 +90,25 @@ const STATE_TEXT = {
 };
 
 function notificationsBlock() {
-  const status = h("div", { role: "status" });
+  const status = h("div", { role: "status" }, h("p", { class: "loading" }, "Checking notifications for this phone…"));
   const actions = h("div", { class: "stack" });
+  const which = h("p", { class: "hint" }, `This phone: ${push.deviceName()}.`);
   const say = (text, kind = "ok") => status.replaceChildren(notice(text, kind));
-  // Permission granted: make sure the server knows this phone.
-  const register = async () => {
+  const act = (label, work, kind = "secondary", doing = "Working…") =>
+    button(label, (e) => busy(e.currentTarget, doing, work), { kind });
+  // Registers this phone with the server (`how`: keep or renew the subscription); true once
+  // the server holds it. A failure is said and stays on screen.
+  const register = async (how = push.subscribeToPush) => {
     try {
-      await push.subscribeToPush();
+      await how();
       return true;
     } catch (err) {
       say(err.offline ? "Notifications are allowed, but this phone could not be registered for reminders while offline. It will be done the next time you open Anagen online." : "Notifications are allowed, but this phone could not be registered for reminders. Try again in a moment.", "warn");
       return false;
     }
   };
-  const allowed = () => {
-    refresh();
-    return register();
+  const allowed = async () => {
+    if (await register()) await refresh();
   };
   const sendTest = async () => {
     if (!(await register())) return;
@@ -110,24 +120,31 @@ function notificationsBlock() {
       else say(err.offline ? "You are offline. Connect to the internet, then try again." : err.message, "error");
     }
   };
-  const refresh = () => {
-    const s = push.state();
-    say(...STATE_TEXT[s]);
+  const refresh = async () => {
+    const { state: s, offline } = await push.check().catch(() => ({ state: "unchecked" }));
+    const [text, kind] = STATE_TEXT[s];
+    say(s === "unchecked" && offline ? text + " You seem to be offline: open Settings again when you are back online." : text, kind);
     actions.replaceChildren();
-    if (s === "off") {
-      actions.append(button("Turn on notifications", (e) => busy(e.currentTarget, "Asking…", async () => {
+    if (s === "off" || s === "none") {
+      actions.append(act("Turn on notifications", async () => {
         const result = await push.requestPermission();
         if (result === "granted") await allowed();
-        else refresh();
-      })));
+        else await refresh();
+      }, "primary", "Asking…"));
     } else if (s === "blocked") {
-      actions.append(button("I have allowed them", () => (push.permission() === "granted" ? allowed() : refresh()), { kind: "secondary" }));
+      actions.append(act("I have allowed them", () => (push.permission() === "granted" ? allowed() : refresh())));
+    } else if (s === "unregistered" || s === "failed") {
+      actions.append(act("Try again", async () => {
+        if (await register(push.resubscribe)) await refresh();
+      }, "primary", "Registering…"));
+    } else if (s === "unchecked") {
+      actions.append(act("Check again", refresh));
     } else if (s === "on") {
-      actions.append(button("Send me a test notification", (e) => busy(e.currentTarget, "Sending…", sendTest), { kind: "secondary" }));
+      actions.append(act("Send me a test notification", sendTest, "secondary", "Sending…"));
     }
   };
   refresh();
-  return h("div", { class: "card" }, h("h2", {}, "Notifications"), status, actions);
+  return h("div", { class: "card" }, h("h2", {}, "Notifications"), status, which, actions);
 }
 
 function signOutBlock() {
