@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -84,6 +85,28 @@ def assert_health_free(payload: dict, *private: str) -> None:
         assert word.lower() not in text, word
 
 
+def due_text(course_id: int, number: int) -> str:
+    """What a due reminder says when sent now: application 2 of a course started days ago was due
+    on an earlier day in the patient's zone (tests/reminders/test_texts.py pins every wording)."""
+    import sqlalchemy as sa
+
+    from anagen.extensions import db
+    from anagen.models import Course, PlannedApplication
+
+    row = db.session.scalar(
+        sa.select(PlannedApplication).where(
+            PlannedApplication.course_id == course_id, PlannedApplication.number == number
+        )
+    )
+    zone = ZoneInfo(db.session.get(Course, course_id).patient.time_zone)
+    due, today = row.due_at.astimezone(zone).date(), dt.datetime.now(zone).date()
+    days = (today - due).days
+    if days == 0:
+        return "Your treatment is due now. Tap to start."
+    said = "yesterday" if days == 1 else f"on {due:%a}" if days < 7 else f"on {due:%a} {due.day} {due:%b}"
+    return f"Your treatment (due {said}) is still to do. Tap to start."
+
+
 def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, clinic_admin, invite_for):
     from anagen.reminders.subscriptions import vapid_keys
 
@@ -111,7 +134,7 @@ def test_reminder_reaches_the_service_worker_once(push_page, push_service, app, 
         "id": occurrence_id,
         "kind": "due",
         "title": "Anagen",
-        "body": "Your treatment is due now. Tap to start.",
+        "body": due_text(course_id, 2),
         "url": f"/#/reminder/{occurrence_id}",
         "snooze": True,
     }
