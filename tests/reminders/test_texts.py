@@ -57,100 +57,45 @@ def sent_text(clinic, push_service, sender, kind: str, *, zone: str, at: dt.time
     return body["body"], due_at.astimezone(local).date(), moment.astimezone(local)
 
 
-def test_a_follow_up_the_same_evening_says_today(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic,
-        push_service,
-        sender,
-        "follow_up",
-        zone="Europe/London",
-        at=dt.time(17, 0),
-        quiet=DEFAULT_QUIET_HOURS,
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day, dt.time(21, 0))
-    assert text == TODAY_FOLLOW_UP
+LATE_FOLLOW_UP = "A reminder: your treatment (due yesterday) is still to do. Do it when you can."
+Q = DEFAULT_QUIET_HOURS
 
-
-def test_a_follow_up_held_back_to_the_morning_says_when_it_was_due(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic,
-        push_service,
-        sender,
-        "follow_up",
-        zone="Europe/London",
-        at=dt.time(20, 0),
-        quiet=DEFAULT_QUIET_HOURS,
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day + dt.timedelta(days=1), dt.time(8, 0))
-    assert text == "A reminder: your treatment (due yesterday) is still to do. Do it when you can."
-
-
-def test_a_midnight_follow_up_without_quiet_hours_does_not_say_today(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic, push_service, sender, "follow_up", zone="Europe/London", at=dt.time(20, 0)
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day + dt.timedelta(days=1), dt.time(0, 0))
-    assert text == "A reminder: your treatment (due yesterday) is still to do. Do it when you can."
-
-
-def test_across_local_midnight_far_east_of_utc_the_day_is_the_patients(clinic, push_service, sender):
-    # UTC+14: due at 06:00 UTC, the follow-up at 10:00 UTC the same UTC day, but the next local day.
-    text, due_day, sent_at = sent_text(
-        clinic, push_service, sender, "follow_up", zone="Pacific/Kiritimati", at=dt.time(20, 0)
-    )
-    assert sent_at.date() == due_day + dt.timedelta(days=1)
-    assert text == "A reminder: your treatment (due yesterday) is still to do. Do it when you can."
-
-
-def test_across_utc_midnight_far_west_of_utc_the_day_is_the_patients(clinic, push_service, sender):
+# (kind, patient's zone, reminder time, quiet hours, days after the due day it goes out, the local
+# time it goes out (None: not asserted), the text)
+CASES = {
+    "follow-up the same evening says today": (
+        "follow_up", "Europe/London", dt.time(17), Q, 0, dt.time(21), TODAY_FOLLOW_UP),
+    "follow-up held back to the morning says when it was due": (
+        "follow_up", "Europe/London", dt.time(20), Q, 1, dt.time(8), LATE_FOLLOW_UP),
+    "midnight follow-up without quiet hours does not say today": (
+        "follow_up", "Europe/London", dt.time(20), None, 1, dt.time(0), LATE_FOLLOW_UP),
+    # UTC+14: due at 06:00 UTC, the follow-up at 10:00 UTC the same UTC day, the next local day.
+    "far east of UTC the day is the patient's": (
+        "follow_up", "Pacific/Kiritimati", dt.time(20), None, 1, None, LATE_FOLLOW_UP),
     # UTC-10: due at 23:00 UTC, the follow-up at 03:00 UTC the next UTC day, the same local day.
-    text, due_day, sent_at = sent_text(
-        clinic, push_service, sender, "follow_up", zone="Pacific/Honolulu", at=dt.time(13, 0)
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day, dt.time(17, 0))
-    assert text == TODAY_FOLLOW_UP
+    "far west of UTC the day is the patient's": (
+        "follow_up", "Pacific/Honolulu", dt.time(13), None, 0, dt.time(17), TODAY_FOLLOW_UP),
+    "due reminder on its day says now": ("due", "Europe/London", dt.time(20), Q, 0, None, DUE_NOW),
+    "due reminder held back past midnight says when it was due": (
+        "due", "Europe/London", dt.time(22), Q, 1, dt.time(8),
+        "Your treatment (due yesterday) is still to do. Tap to start."),
+    "missed notice names the day it was due": (
+        "missed", "Europe/London", dt.time(20), Q, 2, dt.time(9),
+        "You missed a treatment (due on {due:%a}). Do it as soon as you can."),
+}  # fmt: skip
 
 
-def test_the_due_reminder_on_its_day_says_now(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic,
-        push_service,
-        sender,
-        "due",
-        zone="Europe/London",
-        at=dt.time(20, 0),
-        quiet=DEFAULT_QUIET_HOURS,
-    )
-    assert sent_at.date() == due_day
-    assert text == DUE_NOW
-
-
-def test_a_due_reminder_held_back_past_midnight_says_when_it_was_due(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic,
-        push_service,
-        sender,
-        "due",
-        zone="Europe/London",
-        at=dt.time(22, 0),
-        quiet=DEFAULT_QUIET_HOURS,
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day + dt.timedelta(days=1), dt.time(8, 0))
-    assert text == "Your treatment (due yesterday) is still to do. Tap to start."
-
-
-def test_the_missed_notice_names_the_day_it_was_due(clinic, push_service, sender):
-    text, due_day, sent_at = sent_text(
-        clinic,
-        push_service,
-        sender,
-        "missed",
-        zone="Europe/London",
-        at=dt.time(20, 0),
-        quiet=DEFAULT_QUIET_HOURS,
-    )
-    assert (sent_at.date(), sent_at.time()) == (due_day + dt.timedelta(days=2), dt.time(9, 0))
-    assert text == f"You missed a treatment (due on {due_day:%a}). Do it as soon as you can."
+@pytest.mark.parametrize(
+    ("kind", "zone", "at", "quiet", "days", "local_time", "text"), CASES.values(), ids=CASES
+)
+def test_each_reminder_says_what_is_true_when_it_goes_out(
+    clinic, push_service, sender, kind, zone, at, quiet, days, local_time, text
+):
+    body, due_day, sent_at = sent_text(clinic, push_service, sender, kind, zone=zone, at=at, quiet=quiet)
+    assert sent_at.date() == due_day + dt.timedelta(days=days)
+    if local_time is not None:
+        assert sent_at.time() == local_time
+    assert body == text.format(due=due_day)
 
 
 # -- the wording alone -----------------------------------------------------------------------
