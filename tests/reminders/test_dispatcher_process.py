@@ -41,7 +41,8 @@ def dispatcher_process(database_url, instance_dir, *args) -> subprocess.Popen:
         "PUSH_ALLOW_HTTP": "1",
         "DISPATCH_LEASE_SECONDS": str(LEASE_S),
         "PUSH_SENDER_PROCESSES": "1",  # the default on 2+ cores: encryption + HTTP in a worker
-        "PYTHONPATH": str(BACKEND),
+        # Extend, not replace: `make test-dates` puts its sleep shim on the path (tests/support/faketime).
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(BACKEND), os.environ.get("PYTHONPATH")])),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "anagen", "dispatcher", *args],
