@@ -351,7 +351,11 @@ def test_sender_worker_processes_deliver_the_same(clinic, push_service, push_app
 def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, push_service, push_app):
     _patient, _course, _sub, occ = one
     saved = push_app.config.get("DISPATCH_LEASE_SECONDS")
-    push_app.config["DISPATCH_LEASE_SECONDS"] = 0.5
+    # A short lease, so the dead worker's claim runs out within the test; long enough that the
+    # retry's batch deadline (half the lease) also covers starting the replacement worker on a
+    # busy machine.
+    lease = 4.0
+    push_app.config["DISPATCH_LEASE_SECONDS"] = lease
     try:
         with make_sender(push_app, processes=1, timeout=(1.0, 2.0)) as workers:
             (proc,) = workers._executor._processes.values()
@@ -362,7 +366,7 @@ def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, push_ser
             db.session.rollback()
             assert fresh(occ.id).status == "claimed"  # left to its lease
             assert push_service.received == []
-            time.sleep(0.6)
+            time.sleep(lease + 0.1)
             stats = dispatcher.dispatch_until_idle(workers)  # on the replacement worker
             assert stats.sent == 1
     finally:
