@@ -15,6 +15,7 @@ from support.factories import make_clinic, make_enrolled_patient
 from anagen import create_app
 from anagen.api.errors import RETRY_AFTER_SECONDS
 from anagen.auth.security import CSRF_HEADER, SESSION_COOKIE
+from anagen.clock import utcnow
 from anagen.extensions import db
 
 # Answers that involve no database, and are given during an outage as at any time.
@@ -128,7 +129,7 @@ def test_an_outage_logs_one_line_and_the_recovery_one_more(app, make_api, caplog
     staff_app.refresh_csrf()
     requests = [
         (patient_app, "GET", "/api/me/today", None),
-        (patient_app, "POST", "/api/me/applications/1/complete", {"completed_at": "2030-01-01T00:00:00Z"}),
+        (patient_app, "POST", "/api/me/applications/1/complete", {"completed_at": utcnow().isoformat()}),
         (patient_app, "PATCH", "/api/me/settings", {"reminder_time": "19:00"}),
         (staff_app, "GET", f"/api/clinic/patients/{patient_id}", None),
         (staff_app, "POST", f"/api/clinic/patients/{patient_id}/messages", {"text": "Hello"}),
