@@ -7,7 +7,7 @@ from anagen.models.invite import Invite
 from anagen.models.message import ClinicMessage
 from anagen.models.ops import DispatcherHeartbeat
 from anagen.models.patient import Patient
-from anagen.models.photo import Photo
+from anagen.models.photo import OutcomeMeasure, Photo, PhotoComment, PhotoStatus, RegistrationStatus
 from anagen.models.protocol import ProtocolVersion
 from anagen.models.push import PushSubscription, ReminderKind, ReminderOccurrence, ReminderStatus
 from anagen.models.session import AccountType, IdempotencyRecord, UserSession
@@ -24,11 +24,15 @@ __all__ = [
     "IdempotencyRecord",
     "Invite",
     "Kit",
+    "OutcomeMeasure",
     "Patient",
     "Photo",
+    "PhotoComment",
+    "PhotoStatus",
     "PlannedApplication",
     "ProtocolVersion",
     "PushSubscription",
+    "RegistrationStatus",
     "ReminderKind",
     "ReminderOccurrence",
     "ReminderStatus",
