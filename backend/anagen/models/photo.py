@@ -51,6 +51,7 @@ class Photo(Base):
             postgresql_where=sa.text("status = 'active'"),
         ),
         sa.Index("ix_photo_awaiting_review", "status", "reviewed_at"),
+        sa.Index("ix_photo_registration_pending", "registration_status", "registration_lease_until"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -97,13 +98,21 @@ class Photo(Base):
     )
     registration_reference_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("photo.id"))
     registration_transform: so.Mapped[list | None] = so.mapped_column(sa.JSON)
-    # Share of matched features consistent with the transform (0..1); None for a manual alignment.
+    # Share of matched features consistent with the transform (0..1), and their count; None for a
+    # manual alignment.
     registration_inlier_ratio: so.Mapped[float | None]
+    registration_inliers: so.Mapped[int | None]
     # Two landmark pairs set by the clinician: [{"photo": [x, y], "reference": [x, y]}, ...] in
     # display-image pixels.
     registration_landmarks: so.Mapped[list | None] = so.mapped_column(sa.JSON)
     registered_at: so.Mapped[dt.datetime | None]
     registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("staff_user.id"))
+    # The aligned display image: this photo warped into the reference's display frame (JPEG).
+    aligned_key: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    # The registration job's claim (a fencing token, as in reminders/claims.py) and its attempts: a
+    # photo that keeps failing the job is marked failed instead of being retried for ever.
+    registration_lease_until: so.Mapped[dt.datetime | None]
+    registration_attempts: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     comments: so.Mapped[list[PhotoComment]] = so.relationship(
         back_populates="photo", order_by=lambda: (PhotoComment.created_at, PhotoComment.id)
