@@ -3,6 +3,7 @@
 from anagen.models.audit import AuditEvent
 from anagen.models.clinic import Clinic, StaffRole, StaffUser
 from anagen.models.course import ApplicationLog, Course, CourseStatus, Kit, PlannedApplication
+from anagen.models.flag import FlagAcknowledgement
 from anagen.models.invite import Invite
 from anagen.models.message import ClinicMessage
 from anagen.models.ops import DispatcherHeartbeat
@@ -21,6 +22,7 @@ __all__ = [
     "Course",
     "CourseStatus",
     "DispatcherHeartbeat",
+    "FlagAcknowledgement",
     "IdempotencyRecord",
     "Invite",
     "Kit",

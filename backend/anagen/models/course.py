@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 class CourseStatus(enum.StrEnum):
     ACTIVE = "active"
-    COMPLETED = "completed"
+    COMPLETED = "completed"  # every application done
+    PAUSED = "paused"  # by the clinic, with a reason: no reminders until it resumes
+    ENDED = "ended"  # stopped for good by the clinic before it was completed
 
 
 class Course(Base):
@@ -37,6 +39,11 @@ class Course(Base):
     status: so.Mapped[CourseStatus] = so.mapped_column(
         str_enum(CourseStatus, 20), default=CourseStatus.ACTIVE
     )
+    # Set while paused / once ended: a stopped course is judged as of the moment it stopped.
+    paused_at: so.Mapped[dt.datetime | None]
+    ended_at: so.Mapped[dt.datetime | None]
+    # The clinic's reason for the last pause, resume or end (also in the audit log).
+    status_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     patient: so.Mapped[Patient] = so.relationship(back_populates="courses")
@@ -57,7 +64,9 @@ class Kit(Base):
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id"), index=True)
     number: so.Mapped[int]
     batch_number: so.Mapped[str | None] = so.mapped_column(sa.String(60))
+    expires_on: so.Mapped[dt.date | None]  # the batch's expiry date, as printed on the kit
     vials: so.Mapped[int]
+    # Kit 1 is handed over at the first in-clinic application; kit 2 is recorded when sent.
     dispatched_at: so.Mapped[dt.datetime | None]
 
     course: so.Mapped[Course] = so.relationship(back_populates="kits")
