@@ -1,5 +1,6 @@
 """Serves the static apps (no build step) with the right scope and cache headers: the patient
-PWA at /, /app/… and /sw.js, and the modules the apps share at /shared/…."""
+PWA at /, /app/… and /sw.js, the staff workspace at /clinic/… and the modules the apps share at
+/shared/…."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, request, send_from_directory
 
 from anagen.auth.security import HTML_CSP
 from anagen.config import REPO_ROOT
 
 FRONTEND = REPO_ROOT / "frontend"
 PATIENT = FRONTEND / "patient"
+CLINIC = FRONTEND / "clinic"
 SHARED = FRONTEND / "shared"
 
 bp = Blueprint("web", __name__)
@@ -116,3 +118,24 @@ def patient_static(filename: str):
 def shared_static(filename: str):
     """The modules both apps import: the API client, the DOM helper, formatting."""
     return _send_static(SHARED, filename)
+
+
+@bp.get("/clinic")
+def clinic_root():
+    return redirect("/clinic/", code=308)
+
+
+@bp.get("/clinic/")
+@bp.get("/clinic/<path:page>")
+def clinic_app(page: str = ""):
+    """The staff workspace's shell for every page under /clinic/ (its router draws the page,
+    so a reloaded or bookmarked /clinic/patients/12 opens that patient). No service worker:
+    staff work online, on shared computers, and nothing of theirs is kept for offline use."""
+    return _send(CLINIC, "index.html")
+
+
+@bp.get("/clinic/assets/<path:filename>")
+def clinic_static(filename: str):
+    """JS, CSS and the vendored UI library of the staff workspace; revalidated (no-cache, ETag)
+    like the patient app's files, so a release is picked up on the next load."""
+    return _send_static(CLINIC, filename)

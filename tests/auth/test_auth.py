@@ -32,6 +32,19 @@ def test_staff_and_patient_sign_in(app_ctx, api, make_api):
     assert other.get("/api/auth/session").get_json()["authenticated"] is True
 
 
+def test_the_session_says_how_long_it_lives_without_a_request(app, app_ctx, api, make_api):
+    """The staff workspace warns before the idle timeout from this figure."""
+    clinic, admin = make_clinic()
+    patient, _ = make_enrolled_patient(clinic)
+    assert api.get("/api/auth/session").get_json()["idle_timeout_seconds"] is None
+    staff = api.login(admin.email, account="staff").get_json()
+    assert staff["idle_timeout_seconds"] == app.config["STAFF_IDLE_MINUTES"] * 60
+    assert api.get("/api/auth/session").get_json()["idle_timeout_seconds"] == staff["idle_timeout_seconds"]
+    other = make_api()
+    body = other.login(patient.email).get_json()
+    assert body["idle_timeout_seconds"] == app.config["PATIENT_IDLE_DAYS"] * 86400
+
+
 def test_session_cookie_flags(app_ctx, api):
     clinic, admin = make_clinic()
     response = api.login(admin.email, account="staff")

@@ -132,6 +132,10 @@ class SessionSchema(ma.Schema):
     authenticated = ma.fields.Boolean(required=True)
     account = ma.fields.Nested(AccountSchema, allow_none=True)
     csrf_token = ma.fields.String(required=True)
+    idle_timeout_seconds = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "The session ends after this long without a request (null when signed out)"},
+    )
 
 
 class StrictBoolean(ma.fields.Boolean):

@@ -198,6 +198,13 @@ class SessionState:
     def authenticated(self) -> bool:
         return self.account is not None
 
+    @property
+    def idle_timeout_seconds(self) -> int | None:
+        """How long the session lives without a request (the staff workspace warns before it ends)."""
+        if self.account is None:
+            return None
+        return int(_policies()[self.account.kind].idle.total_seconds())
+
 
 def current_session() -> SessionState:
     """This request's session, signed in or not."""

@@ -1,16 +1,7 @@
 // The scalp map: a head seen from above, nose at the top, drawn as inline SVG. The clinic's
 // target areas are filled and hatched (not colour alone) and listed in the label.
 import { svg } from "/shared/dom.js";
-
-const REGIONS = {
-  frontal_hairline: "M52 78 Q100 34 148 78 L138 92 Q100 58 62 92 Z",
-  left_temple: "M30 112 Q36 88 52 78 L62 92 Q50 104 46 122 Z",
-  right_temple: "M170 112 Q164 88 148 78 L138 92 Q150 104 154 122 Z",
-  mid_scalp: "M62 96 Q100 66 138 96 Q146 120 140 146 L60 146 Q54 120 62 96 Z",
-  parting_line: "M94 70 L106 70 L106 150 L94 150 Z",
-  crown: "M64 150 L136 150 Q140 182 100 196 Q60 182 64 150 Z",
-  occipital: "M40 176 Q46 196 62 208 Q100 232 138 208 Q154 196 160 176 Q150 196 136 200 Q100 222 64 200 Q50 196 40 176 Z",
-};
+import { REGIONS, DRAW_ORDER } from "/shared/scalp.js";
 
 let counter = 0;
 
@@ -29,8 +20,7 @@ export function scalpMap(targetAreas, { highlight = null, size = "large" } = {})
     svg("path", { class: "nose", d: "M92 26 L100 12 L108 26 Z" }),
     svg("ellipse", { class: "head", cx: 100, cy: 128, rx: 80, ry: 102 })
   );
-  const ordered = Object.keys(REGIONS).filter((k) => k !== "parting_line").concat("parting_line");
-  for (const key of ordered) {
+  for (const key of DRAW_ORDER) {
     const target = keys.has(key);
     const cls = ["area", target && "target", highlight === key && "current"].filter(Boolean).join(" ");
     root.append(svg("path", { class: cls, d: REGIONS[key], "data-area": key }));
