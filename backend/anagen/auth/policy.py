@@ -18,7 +18,7 @@ from anagen.auth.accounts import Account
 from anagen.auth.security import SIGN_IN
 from anagen.errors import Forbidden, NotFound, Unauthenticated
 from anagen.extensions import db
-from anagen.models import Patient, ReminderOccurrence, StaffUser
+from anagen.models import Patient, Photo, ReminderOccurrence, StaffUser
 
 ROLES = {
     "patient": {"patient"},
@@ -124,3 +124,18 @@ def get_reminder(acct: Account, occurrence_id: int) -> ReminderOccurrence:
         _refuse(acct, "reminder outside scope", "reminder", occurrence_id)
         raise NotFound("No such reminder.")
     return occurrence
+
+
+def get_photo(acct: Account, photo_id: int) -> Photo:
+    """A photo the account may see: a patient their own, staff their clinic's patients'; any other
+    answers 404 as if it did not exist (and is audited)."""
+    query = sa.select(Photo).where(Photo.id == photo_id)
+    if acct.is_staff:
+        query = query.join(Patient, Patient.id == Photo.patient_id).where(Patient.clinic_id == acct.clinic_id)
+    else:
+        query = query.where(Photo.patient_id == acct.id)
+    photo = db.session.scalar(query)
+    if photo is None:
+        _refuse(acct, "photo outside scope", "photo", photo_id)
+        raise NotFound("No such photo.")
+    return photo
