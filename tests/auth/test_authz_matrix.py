@@ -58,6 +58,10 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/manifest.webmanifest", "GET"):                          ("public",  200, 200, 200, 200, 200, 200),
     ("/app/<path:filename>", "GET"):                           ("public",  200, 200, 200, 200, 200, 200),
     ("/shared/<path:filename>", "GET"):                        ("public",  200, 200, 200, 200, 200, 200),
+    ("/clinic", "GET"):                                        ("public",  308, 308, 308, 308, 308, 308),
+    ("/clinic/", "GET"):                                       ("public",  200, 200, 200, 200, 200, 200),
+    ("/clinic/<path:page>", "GET"):                            ("public",  200, 200, 200, 200, 200, 200),
+    ("/clinic/assets/<path:filename>", "GET"):                 ("public",  200, 200, 200, 200, 200, 200),
     ("/healthz", "GET"):                                       ("public",  200, 200, 200, 200, 200, 200),
     ("/api/openapi.json", "GET"):                              ("public",  200, 200, 200, 200, 200, 200),
     ("/api/auth/session", "GET"):                              ("public",  200, 200, 200, 200, 200, 200),
@@ -209,6 +213,8 @@ NEW_PASSWORD = "a brand new passphrase"
 REQUESTS = {
     ("/app/<path:filename>", "GET"): lambda w, a: Call("/app/app.css"),
     ("/shared/<path:filename>", "GET"): lambda w, a: Call("/shared/api.js"),
+    ("/clinic/<path:page>", "GET"): lambda w, a: Call("/clinic/patients/1"),
+    ("/clinic/assets/<path:filename>", "GET"): lambda w, a: Call("/clinic/assets/js/app.js"),
     ("/api/auth/login", "POST"): lambda w, a: Call(
         "/api/auth/login",
         {

@@ -1,0 +1,57 @@
+"""Serving the staff workspace: every page under /clinic/ is the shell (its router draws the
+page), its files revalidate, nothing is inline (strict CSP), and nothing reaches the patient
+app's service worker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from anagen.auth.security import HTML_CSP
+from anagen.web import CLINIC
+
+
+@pytest.mark.parametrize("path", ["/clinic/", "/clinic/patients/12", "/clinic/admin/audit?event=sign_in"])
+def test_every_workspace_page_is_the_shell_under_the_strict_policy(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert response.headers["Content-Security-Policy"] == HTML_CSP
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert b'src="/clinic/assets/js/app.js"' in response.data
+
+
+def test_the_bare_address_moves_to_the_workspace(client):
+    response = client.get("/clinic")
+    assert response.status_code == 308
+    assert response.headers["Location"].endswith("/clinic/")
+
+
+def test_workspace_files_are_revalidated_and_a_missing_one_is_a_404(client):
+    response = client.get("/clinic/assets/vendor/preact.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    again = client.get("/clinic/assets/vendor/preact.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/clinic/assets/js/no-such-file.js").status_code == 404
+    assert client.get("/clinic/assets/../../backend/anagen/config.py").status_code == 404
+
+
+def test_the_shell_has_no_inline_script_or_style():
+    """The CSP forbids them; a browser test would only see the violation on the page it opens."""
+    for path in [CLINIC / "index.html", *CLINIC.rglob("*.js")]:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".html":
+            assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+            assert "<style" not in text and " style=" not in text, path
+            assert not re.search(r"\son[a-z]+=", text), path
+
+
+def test_the_patient_apps_service_worker_does_not_precache_the_workspace(app):
+    from anagen.web import _shell_now
+
+    with app.app_context():
+        _version, urls = _shell_now()
+    assert urls and not [u for u in urls if u.startswith("/clinic")]
