@@ -9,6 +9,7 @@ import secrets
 import pytest
 import sqlalchemy as sa
 from support.factories import make_enrolled_patient
+from support.queries import count_queries
 from support.reminders import add_occurrence, open_application
 
 from anagen.clock import utcnow
@@ -135,22 +136,6 @@ def test_the_dispatcher_s_daily_job_runs_every_purge(push_app, caplog):
 # -- materialising in batches ----------------------------------------------------------------
 
 
-def count_queries(app, work) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", before)
-    try:
-        work()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
-    return len(statements)
-
-
 def fresh_courses(clinic, n: int) -> None:
     for _ in range(n):
         make_enrolled_patient(clinic)
@@ -161,12 +146,12 @@ def fresh_courses(clinic, n: int) -> None:
 
 def test_a_batch_of_courses_costs_the_same_queries_as_one_course(push_app, clinic):
     fresh_courses(clinic, 1)
-    one = count_queries(push_app, lambda: reminders.materialise_all(batch_size=10))
+    one = count_queries(lambda: reminders.materialise_all(batch_size=10))
     made_one = db.session.scalar(sa.select(sa.func.count()).select_from(ReminderOccurrence))
     db.session.execute(sa.delete(ReminderOccurrence))
     db.session.commit()
     fresh_courses(clinic, 9)  # 10 courses now: still one batch
-    ten = count_queries(push_app, lambda: reminders.materialise_all(batch_size=10))
+    ten = count_queries(lambda: reminders.materialise_all(batch_size=10))
     assert ten == one
     made_ten = db.session.scalar(sa.select(sa.func.count()).select_from(ReminderOccurrence))
     assert made_one > 0 and made_ten == 10 * made_one
@@ -174,7 +159,7 @@ def test_a_batch_of_courses_costs_the_same_queries_as_one_course(push_app, clini
     db.session.execute(sa.delete(ReminderOccurrence))
     db.session.commit()
     db.session.expire_all()
-    two = count_queries(push_app, lambda: reminders.materialise_all(batch_size=5))
+    two = count_queries(lambda: reminders.materialise_all(batch_size=5))
     assert two == 2 * (one - 1) + 1
 
 

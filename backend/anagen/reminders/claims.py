@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from anagen.clock import utcnow
 from anagen.extensions import db
-from anagen.models import PlannedApplication, PushSubscription, ReminderOccurrence
+from anagen.models import Course, Patient, PlannedApplication, PushSubscription, ReminderOccurrence
 from anagen.models.push import BROKEN_AFTER_REFUSALS
 
 # Core tables: the hot path reads and writes plain rows, never ORM objects (no identity map,
@@ -35,6 +35,8 @@ from anagen.models.push import BROKEN_AFTER_REFUSALS
 _OCC = ReminderOccurrence.__table__
 _SUB = PushSubscription.__table__
 _APP = PlannedApplication.__table__
+_COURSE = Course.__table__
+_PATIENT = Patient.__table__
 
 DONE_CANCELS = ("due", "follow_up", "missed")
 
@@ -49,6 +51,10 @@ class Claimed:
     kind: str
     attempts: int
     done: bool = False  # its application was done when it was claimed
+    # What an application reminder's text depends on (loaded with the claim): its
+    # application's due time and its patient's zone.
+    due_at: dt.datetime | None = None
+    time_zone: str | None = None
 
 
 @dataclass(slots=True)
@@ -98,11 +104,9 @@ def _held(postgres: bool, token_name: str = "token"):  # noqa: S107 (a bind para
 @functools.cache
 def finish_statements(postgres: bool) -> dict:
     """The statements that record a batch, built once per dialect; each is fenced by the
-    batch's claim (parameter `token`, or `b_token` in the per-row ones)."""
+    batch's claim (parameter `token`, or `b_token` in the per-row ones), so their row counts
+    say how much of the batch the claim still held."""
     return {
-        # The rows of the batch still held under its token (PostgreSQL: locked until the
-        # recording transaction commits, so no other dispatcher re-claims them in between).
-        "held": _held_select(postgres),
         "finished": sa.update(_OCC)
         .where(_in_ids(_OCC.c.id, "ids", postgres), _held(postgres))
         .values(status=sa.bindparam("status"), lease_until=None, sent_at=sa.bindparam("sent_at")),
@@ -148,11 +152,6 @@ def finish_statements(postgres: bool) -> dict:
     }
 
 
-def _held_select(postgres: bool):
-    query = sa.select(_OCC.c.id).where(_in_ids(_OCC.c.id, "ids", postgres), _held(postgres))
-    return query.with_for_update() if postgres else query
-
-
 @functools.cache
 def _wanted_select(postgres: bool):
     """Of a batch's rows, those still to send: still held under its token, and (for an
@@ -174,15 +173,6 @@ def still_wanted(ids, token: dt.datetime) -> set[int]:
     if not ids:
         return set()
     return set(db.session.scalars(_wanted_select(is_postgres()), {"ids": ids_param(ids), "token": token}))
-
-
-def held(ids, token: dt.datetime) -> set[int]:
-    """The ids, of these claimed under `token`, that this claim still holds (locked on
-    PostgreSQL until the transaction ends)."""
-    if not ids:
-        return set()
-    statement = finish_statements(is_postgres())["held"]
-    return set(db.session.scalars(statement, {"ids": ids_param(ids), "token": token}))
 
 
 def relaxed_commit() -> None:
@@ -236,7 +226,8 @@ def _claim_pending():
 @functools.cache
 def _claim_and_load():
     """PostgreSQL: both claims as data-modifying CTEs in one statement, joined with the
-    application (done yet?) and the patient's devices: a batch in one round trip."""
+    application (done yet? due when?), the patient (time zone) and the patient's devices:
+    a batch in one round trip."""
     expired = _claim_expired().cte("expired")
     pending = _claim_pending().cte("pending")
     rows = sa.union_all(sa.select(expired), sa.select(pending)).subquery("claimed")
@@ -248,15 +239,17 @@ def _claim_and_load():
             rows.c.kind,
             rows.c.attempts,
             _APP.c.completed_at.is_not(None).label("done"),
+            _APP.c.due_at,
+            _PATIENT.c.time_zone,
             _SUB.c.id.label("sub_id"),
             _SUB.c.endpoint,
             _SUB.c.p256dh,
             _SUB.c.auth,
         )
         .select_from(
-            rows.outerjoin(_APP, _APP.c.id == rows.c.planned_application_id).outerjoin(
-                _SUB, sa.and_(_SUB.c.patient_id == rows.c.patient_id, _SUB.c.failed_at.is_(None))
-            )
+            rows.join(_PATIENT, _PATIENT.c.id == rows.c.patient_id)
+            .outerjoin(_APP, _APP.c.id == rows.c.planned_application_id)
+            .outerjoin(_SUB, sa.and_(_SUB.c.patient_id == rows.c.patient_id, _SUB.c.failed_at.is_(None)))
         )
         .order_by(rows.c.id, _SUB.c.id)
     )
@@ -304,13 +297,15 @@ def claim_batch(
             kind,
             attempts,
             done,
+            due_at,
+            time_zone,
             sub_id,
             endpoint,
             p256dh,
             auth,
         ) in db.session.execute(_claim_and_load(), params).all():
             if oid not in claimed:
-                claimed[oid] = Claimed(oid, patient_id, app_id, kind, attempts, bool(done))
+                claimed[oid] = Claimed(oid, patient_id, app_id, kind, attempts, bool(done), due_at, time_zone)
             if sub_id is not None and sub_id not in seen_subs:
                 seen_subs.add(sub_id)
                 devices[patient_id].append(Device(sub_id, endpoint, p256dh, auth))
@@ -319,13 +314,20 @@ def claim_batch(
             claimed[r.id] = Claimed(r.id, r.patient_id, r.planned_application_id, r.kind, r.attempts)
         app_ids = {c.planned_application_id for c in claimed.values() if c.planned_application_id}
         if app_ids:
-            done = set(
-                db.session.scalars(
-                    sa.select(_APP.c.id).where(_in(_APP.c.id, app_ids), _APP.c.completed_at.is_not(None))
+            apps = {
+                row.id: row
+                for row in db.session.execute(
+                    sa.select(_APP.c.id, _APP.c.completed_at, _APP.c.due_at, _PATIENT.c.time_zone)
+                    .join(_COURSE, _COURSE.c.id == _APP.c.course_id)
+                    .join(_PATIENT, _PATIENT.c.id == _COURSE.c.patient_id)
+                    .where(_in(_APP.c.id, app_ids))
                 )
-            )
+            }
             for c in claimed.values():
-                c.done = c.planned_application_id in done
+                app = apps.get(c.planned_application_id)
+                if app is not None:
+                    c.done = app.completed_at is not None
+                    c.due_at, c.time_zone = app.due_at, app.time_zone
         if claimed:
             for sub in db.session.execute(
                 sa.select(_SUB.c.id, _SUB.c.patient_id, _SUB.c.endpoint, _SUB.c.p256dh, _SUB.c.auth)

@@ -27,11 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from anagen.clock import utcnow
 from anagen.extensions import db
-from anagen.models import Course, Patient, PlannedApplication
 from anagen.models.push import BROKEN_AFTER_REFUSALS
 from anagen.reminders.claims import (
     DONE_CANCELS,
@@ -39,7 +36,6 @@ from anagen.reminders.claims import (
     Device,
     claim_batch,
     finish_statements,
-    held,
     ids_param,
     is_postgres,
     lease_duration,
@@ -184,23 +180,14 @@ def payload(occurrence, applies: AppliesTo | None = None, now: dt.datetime | Non
     }
 
 
-def applies_to(occurrences, devices: dict[int, list]) -> dict[int, AppliesTo]:
+def applies_to(claimed) -> dict[int, AppliesTo]:
     """Planned application id -> its due time and its patient's zone, for the application
-    reminders among these that have a device to go to (one query)."""
-    ids = {
-        o.planned_application_id
-        for o in occurrences
-        if o.kind in LATER_TEXTS and o.planned_application_id and devices.get(o.patient_id)
+    reminders among these claimed ones (loaded with the claim: no query of its own)."""
+    return {
+        c.planned_application_id: AppliesTo(c.due_at, c.time_zone)
+        for c in claimed
+        if c.kind in LATER_TEXTS and c.due_at is not None and c.time_zone
     }
-    if not ids:
-        return {}
-    query = (
-        sa.select(PlannedApplication.id, PlannedApplication.due_at, Patient.time_zone)
-        .join(Course, Course.id == PlannedApplication.course_id)
-        .join(Patient, Patient.id == Course.patient_id)
-        .where(PlannedApplication.id.in_(ids))
-    )
-    return {row.id: AppliesTo(row.due_at, row.time_zone) for row in db.session.execute(query)}
 
 
 def messages(
@@ -236,13 +223,8 @@ def messages(
 def _record(batch: _Batch, stats: BatchStats) -> None:
     """Write every outcome of a batch, fenced by its claim (the caller commits)."""
     now, pairs, results = batch.now, batch.pairs, batch.results
-    mine = held([o.id for o in batch.live] + [o.id for o in batch.cancelled], batch.token)
-    stats.fenced = len(batch.live) + len(batch.cancelled) - len(mine)
-    if stats.fenced:
-        log.warning("claim lost before recording: %d reminders left to their new owner", stats.fenced)
-    cancelled = [o for o in batch.cancelled if o.id in mine]
-    cancelled += [o for o in batch.live if o.id in mine and o.id in batch.unwanted]
-    live = [o for o in batch.live if o.id in mine and o.id not in batch.unwanted]
+    cancelled = batch.cancelled + [o for o in batch.live if o.id in batch.unwanted]
+    live = [o for o in batch.live if o.id not in batch.unwanted]
     by_occurrence: dict[str, list[PushResult]] = defaultdict(list)
     gone: set[int] = set()
     delivered_to: set[int] = set()
@@ -271,30 +253,24 @@ def _record(batch: _Batch, stats: BatchStats) -> None:
         else:
             reasons = "; ".join(sorted({r.reason for r in outcomes}))[:200]
             failed.append({"b_id": occ.id, "b_token": batch.token, "b_error": reasons})
+    # Every write is fenced by the claim: what it did not write, another dispatcher owns now
+    # (the lease ran out) or the row was cancelled or moved meanwhile.
     statements = finish_statements(is_postgres())
+    written: dict[str, int] = {}
     finished = {"sent": sent, "cancelled": [o.id for o in cancelled], "no_subscription": no_subscription}
     for status, ids in finished.items():
         if ids:
-            written = db.session.execute(
-                statements["finished"],
-                {
-                    "ids": ids_param(ids),
-                    "token": batch.token,
-                    "status": status,
-                    "sent_at": now if status == "sent" else None,
-                },
-            ).rowcount
-            if written != len(ids):  # held rows are locked (PostgreSQL) or writes serialised (SQLite)
-                log.warning(
-                    "recorded %d of %d %s reminders: the rest changed hands",
-                    written,
-                    len(ids),
-                    status,
-                )
+            params = {"ids": ids_param(ids), "token": batch.token, "status": status, "sent_at": None}
+            if status == "sent":
+                params["sent_at"] = now
+            written[status] = db.session.execute(statements["finished"], params).rowcount
     if retry:
-        db.session.execute(statements["retry"], retry)
+        written["retry"] = db.session.execute(statements["retry"], retry).rowcount
     if failed:
-        db.session.execute(statements["failed"], failed)
+        written["failed"] = db.session.execute(statements["failed"], failed).rowcount
+    stats.fenced = len(live) + len(cancelled) - sum(written.values())
+    if stats.fenced:
+        log.warning("claim lost before recording: %d reminders left to their new owner", stats.fenced)
     delivered_to -= gone
     if delivered_to:
         db.session.execute(
@@ -316,11 +292,11 @@ def _record(batch: _Batch, stats: BatchStats) -> None:
                 sub_id,
                 reasons[-1][:200],
             )
-    stats.sent = len(sent)
-    stats.retried = len(retry)
-    stats.failed = len(failed)
-    stats.cancelled = len(cancelled)
-    stats.no_subscription = len(no_subscription)
+    stats.sent = written.get("sent", 0)
+    stats.retried = written.get("retry", 0)
+    stats.failed = written.get("failed", 0)
+    stats.cancelled = written.get("cancelled", 0)
+    stats.no_subscription = written.get("no_subscription", 0)
     stats.gone_subscriptions = len(gone)
 
 
@@ -334,7 +310,7 @@ def _start(batch_size: int, now: dt.datetime | None = None) -> _Batch:
     deadline = time.monotonic() + lease.total_seconds() * DEADLINE_SHARE
     claimed, live, cancelled, devices = claim_batch(batch_size, now, lease)
     # Worded now, at the claim: the batch goes out within its lease.
-    pairs = messages(live, devices, applies_to(live, devices), now)
+    pairs = messages(live, devices, applies_to(live), now)
     return _Batch(now, now + lease, deadline, claimed, live, cancelled, pairs)
 
 
