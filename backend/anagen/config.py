@@ -94,6 +94,19 @@ def load_config(instance: Path) -> dict:
         "PHOTO_DIR": os.environ.get("PHOTO_DIR", str(instance / "photos")),
         "PHOTO_S3_BUCKET": os.environ.get("PHOTO_S3_BUCKET", ""),
         "PHOTO_S3_ENDPOINT_URL": os.environ.get("PHOTO_S3_ENDPOINT_URL", ""),
+        "PHOTO_S3_REGION": os.environ.get("PHOTO_S3_REGION", ""),
+        # Credentials: these, or boto3's usual chain (AWS_ACCESS_KEY_ID..., an instance role).
+        "PHOTO_S3_ACCESS_KEY_ID": os.environ.get("PHOTO_S3_ACCESS_KEY_ID", ""),
+        "PHOTO_S3_SECRET_ACCESS_KEY": os.environ.get("PHOTO_S3_SECRET_ACCESS_KEY", ""),
+        # Server-side encryption requested on every object: AES256 (SSE-S3) or aws:kms.
+        "PHOTO_S3_SSE": os.environ.get("PHOTO_S3_SSE", "AES256"),
+        "PHOTO_S3_KMS_KEY_ID": os.environ.get("PHOTO_S3_KMS_KEY_ID", ""),
+        # The photo upload routes' own body limit (the app-wide MAX_CONTENT_LENGTH stays small),
+        # the largest image accepted in pixels (read from the header, before decoding), and the
+        # uploads one account may send (Flask-Limiter syntax).
+        "PHOTO_MAX_BYTES": int(os.environ.get("PHOTO_MAX_BYTES", str(25 * 1024 * 1024))),
+        "PHOTO_MAX_PIXELS": int(os.environ.get("PHOTO_MAX_PIXELS", "50000000")),
+        "PHOTO_UPLOAD_RATE_LIMIT": os.environ.get("PHOTO_UPLOAD_RATE_LIMIT", "30 per hour;200 per day"),
         "VAPID_PRIVATE_KEY": os.environ.get("VAPID_PRIVATE_KEY", ""),
         "VAPID_SUBJECT": os.environ.get("VAPID_SUBJECT", "mailto:support@anagen.example"),
         # Local-test mode: the local test push service (http, IP address, any port); real push
