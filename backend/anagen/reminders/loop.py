@@ -1,4 +1,5 @@
-"""The dispatcher process: an APScheduler tick that materialises and sends reminders, and a
+"""The dispatcher process: an APScheduler tick that materialises and sends reminders, a job
+that registers newly uploaded follow-up photos onto their baseline (photos/alignment.py), and a
 daily job that purges rows whose use is over (housekeeping.py).
 
 On SIGTERM (supervisord's stop) it claims nothing more, finishes and records the batches in
@@ -14,6 +15,7 @@ import threading
 
 from anagen.clock import utcnow
 from anagen.extensions import db
+from anagen.photos import alignment
 from anagen.reminders import dispatcher, heartbeat, housekeeping
 from anagen.reminders import occurrences as reminders
 from anagen.reminders.subscriptions import make_sender
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 MATERIALISE_EVERY = 20
 PURGE_EVERY = datetime.timedelta(days=1)
 PURGE_FIRST_AFTER = datetime.timedelta(minutes=5)  # a restart does not delay it a whole day
+# Photos uploaded since are registered within this many seconds; a job of its own (in its own
+# scheduler thread), so registering never delays a reminder.
+ALIGN_EVERY_SECONDS = 10.0
 
 
 def purge(app, now: datetime.datetime | None = None) -> dict[str, int] | None:
@@ -49,6 +54,26 @@ def purge(app, now: datetime.datetime | None = None) -> dict[str, int] | None:
         finally:
             db.session.remove()
     log.info("purged: %s", " ".join(f"{name}={n}" for name, n in counts.items()))
+    return counts
+
+
+def align_photos(app, state: dict) -> dict[str, int] | None:
+    """Register the photos waiting for it (alignment.register_pending); the counts, or None when
+    it failed (logged; the next run tries again)."""
+    stop = state.get("stop")
+    if stop is not None and stop.is_set():
+        return None
+    with state.setdefault("aligning", threading.Lock()), app.app_context():
+        try:
+            counts = alignment.register_pending(stop=stop)
+        except Exception:
+            log.exception("photo registration failed")
+            db.session.rollback()
+            return None
+        finally:
+            db.session.remove()
+    if counts:
+        log.info("photos registered: %s", " ".join(f"{name}={n}" for name, n in sorted(counts.items())))
     return counts
 
 
@@ -96,9 +121,10 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
         app.config["PUSH_SENDER_PROCESSES"] = default_sender_processes()
     sender = make_sender(app)
     stopping = threading.Event()
-    state = {"ticks": 0, "stop": stopping, "busy": threading.Lock()}
+    state = {"ticks": 0, "stop": stopping, "busy": threading.Lock(), "aligning": threading.Lock()}
     if once:
         tick(app, sender, batch_size, state)
+        align_photos(app, state)
         sender.close()
         return
     scheduler = BlockingScheduler(
@@ -127,12 +153,20 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
         next_run_time=datetime.datetime.now(datetime.UTC) + PURGE_FIRST_AFTER,
         misfire_grace_time=3600,
     )
+    scheduler.add_job(
+        align_photos,
+        "interval",
+        seconds=ALIGN_EVERY_SECONDS,
+        args=(app, state),
+        next_run_time=datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=ALIGN_EVERY_SECONDS),
+    )
     signal.signal(signal.SIGTERM, stop)
     log.info("dispatcher running: tick every %ss, batches of %d", interval, batch_size)
     try:
         scheduler.start()
     finally:
-        # shutdown(wait=False) left the job thread running: wait for the tick in flight.
-        with state["busy"]:
+        # shutdown(wait=False) left the job threads running: wait for the tick and the photo
+        # registration in flight (it stops between photos).
+        with state["busy"], state["aligning"]:
             sender.close()
         log.info("dispatcher stopped")
