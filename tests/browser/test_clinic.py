@@ -5,6 +5,8 @@ admin pages, and axe on every staff screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from support.factories import PASSWORD
@@ -48,3 +50,96 @@ def test_admin_screens(desk, clinic_admin):
     desk.heading("Audit log")
     expect(desk.locator("table")).to_contain_text("Sign in")
     desk.check_screen("clinic-audit")
+
+
+def read_qr(page, selector) -> str:
+    """The text of the QR code in `selector`, read from a screenshot as a phone's camera would."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    shot = Image.open(io.BytesIO(page.locator(selector).screenshot()))
+    found = zxingcpp.read_barcodes(shot)
+    assert found, "no QR code in the screenshot"
+    return found[0].text
+
+
+def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_admin, live_server):
+    from support.factories import make_staff
+
+    from .flows import onboard
+
+    clinic, _admin = clinic_admin
+    clinician = make_staff(clinic)
+    sign_in(desk, clinician.email)
+    desk.heading("Patients")
+    expect(desk.get_by_role("link", name="Admin")).to_have_count(0)  # admins only
+    desk.get_by_role("link", name="Enrol a patient").first.click()
+    desk.heading("Enrol a patient")
+    desk.check_screen("clinic-enrol")
+
+    # Nothing filled in: the problems are listed, each linked to its field, and focus is on the list.
+    desk.get_by_role("button", name="Enrol and show the invite QR code").click()
+    summary = desk.get_by_role("alert")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("First name")
+    expect(desk.get_by_label("First name")).to_have_attribute("aria-invalid", "true")
+
+    desk.get_by_label("First name").fill("Pat")
+    desk.get_by_label("Last name").fill("Okafor")
+    desk.get_by_label("Email").fill("pat.okafor@mail.example")
+    desk.get_by_label("Reason for treatment").select_option("androgenetic_alopecia")
+    desk.locator("fieldset", has_text="Miniaturised hairs seen?").get_by_label("Yes").check()
+    # Advanced traction alopecia blocks enrolment, with the reason, before anything is sent.
+    traction = desk.locator("fieldset", has_text="Advanced traction alopecia")
+    traction.get_by_label("Yes").check()
+    expect(desk.get_by_role("alert").filter(has_text="Cannot be enrolled")).to_contain_text(
+        "Not suitable: advanced traction alopecia"
+    )
+    expect(desk.get_by_role("button", name="Enrol and show the invite QR code")).to_be_disabled()
+    traction.get_by_label("No").check()
+
+    # The scalp map is clickable; the checkboxes beside it are the same choice.
+    desk.locator('svg.scalp-map path.area[data-area="crown"]').click()
+    expect(desk.get_by_label("Crown")).to_be_checked()
+    desk.get_by_label("Parting line").check()
+    expect(desk.locator("svg.scalp-map path.area.target")).to_have_count(2)
+    expect(desk.get_by_label("Patient's time zone")).to_have_value("Europe/London")
+    desk.get_by_label("Kit 1 batch number").fill("CAL-2611-A")
+    desk.get_by_role("button", name="Enrol and show the invite QR code").click()
+
+    desk.heading("Pat, scan this with your phone")
+    expect(desk.get_by_role("status").filter(has_text="Enrolled")).to_be_visible()
+    desk.check_screen("clinic-invite")
+    link = read_qr(desk, ".qr-panel img")
+    assert link == desk.locator("#invite-link").inner_text()
+    assert "/#/invite/" in link
+
+    # The printed sheet: only the sheet, with the QR code, the link and the first date at home.
+    desk.emulate_media(media="print")
+    expect(desk.locator(".topbar")).to_be_hidden()
+    sheet = desk.locator(".print-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet).to_contain_text(link)
+    expect(sheet).to_contain_text("First application at home")
+    expect(sheet.locator("img.qr-print")).to_be_visible()
+    desk.emulate_media(media="screen")
+
+    # The patient's phone opens the link (the server's public address is this test server's).
+    phone, _ = new_page()
+    token = link.split("/#/invite/", 1)[1]
+    onboard(phone, token)
+
+    # Back at the desk: the patient has joined, application 1 is the clinic's, the next one is planned.
+    desk.get_by_role("link", name="Done: open Pat's page").click()
+    desk.heading("Pat Okafor")
+    expect(desk.locator("main")).to_contain_text("Joined the app")
+    first = desk.locator("table.timeline tbody tr").first
+    expect(first).to_contain_text("Done on time")
+    expect(first).to_contain_text(re.compile("clinic", re.I))
+    desk.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    desk.heading("Patients")
+    row = desk.locator("table.dashboard tbody tr", has_text="Okafor, Pat")
+    expect(row).to_contain_text("Week 1 of 12")
+    expect(row.locator("td").nth(3)).not_to_have_text("—")  # the next application, at home

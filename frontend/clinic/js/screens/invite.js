@@ -79,7 +79,7 @@ export function InviteScreen({ params }) {
     </div>
     <div class="print-sheet" aria-hidden="true">
       <p><strong>${clinicName}</strong></p>
-      <h1>Your Anagen app, ${p.first_name}</h1>
+      <p class="sheet-title">Your Anagen app, ${p.first_name}</p>
       <p>Open your phone's camera and point it at this code, or type the link into your phone's browser.</p>
       <img class="qr-print" src=${invite.qr_png} alt="" />
       <dl class="facts">
