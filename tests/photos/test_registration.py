@@ -47,6 +47,21 @@ def test_a_moved_and_relit_copy_registers_back_within_two_pixels(baseline, moved
     assert result.scale == pytest.approx(1 / moved["scale"], rel=0.01)
 
 
+def test_a_tilted_camera_is_registered_with_a_homography(baseline):
+    """A phone held at a slight angle: the scale changes across the photo, which a similarity
+    cannot follow; the homography explains more matches, stays plausible, and is used."""
+    tilt = np.eye(3)
+    tilt[2, :2] = (1e-4, -5e-5)
+    forward = tilt @ scalp.similarity(20, -10, 6, 1.03, (WIDTH / 2, HEIGHT / 2))  # baseline -> follow-up
+    follow_up = scalp.relight(cv2.warpPerspective(baseline, forward, (WIDTH, HEIGHT)), 10, 0.9, 1.2)
+
+    result = registration.register(follow_up, baseline)
+
+    assert result.confident, result.reason
+    assert result.model == "homography"
+    assert scalp.grid_error(np.array(result.matrix), np.linalg.inv(forward), WIDTH, HEIGHT) < 2.0
+
+
 def test_the_aligned_image_shows_the_baseline_where_the_baseline_is(baseline):
     follow_up, _ = scalp.resample(baseline, degrees=-7, scale=1.05, dx=25, dy=15, brightness=10)
     result = registration.register(follow_up, baseline)
