@@ -52,6 +52,91 @@ def test_admin_screens(desk, clinic_admin):
     desk.check_screen("clinic-audit")
 
 
+def age_sessions(staff_id: int, **ago) -> None:
+    """Moves the staff member's sessions back in time on the server: `last_seen_at=minutes`
+    (idle), `reauth_at=minutes` (password last confirmed)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from anagen.clock import utcnow
+    from anagen.extensions import db
+    from anagen.models import UserSession
+
+    db.session.rollback()
+    values = {column: utcnow() - dt.timedelta(minutes=minutes) for column, minutes in ago.items()}
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_type == "staff", UserSession.user_id == staff_id)
+        .values(**values)
+    )
+    db.session.commit()
+
+
+def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, clinic_admin):
+    import datetime as dt
+
+    _clinic, admin = clinic_admin
+    desk.context.clock.install(time=dt.datetime.now(dt.UTC))
+    sign_in(desk, admin.email)
+    desk.heading("Patients")
+    desk.get_by_role("link", name="Admin").click()
+    desk.heading("Staff")
+    expect(desk.locator("table")).to_contain_text(admin.email)  # the last request's answer is in
+
+    # Two minutes (and the server's one-minute slack) before the 30 minutes are up: the warning.
+    desk.clock.fast_forward("26:00")
+    expect(desk.get_by_role("dialog")).to_have_count(0)
+    desk.clock.fast_forward("01:30")
+    dialog = desk.get_by_role("dialog", name="Are you still there?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("signed out after 30 minutes without activity")
+    desk.check_screen("clinic-idle-warning")
+    expect(dialog.get_by_role("button", name="Stay signed in")).to_be_focused()
+    desk.keyboard.press("Enter")
+    expect(desk.get_by_role("dialog")).to_have_count(0)
+
+    # Away for good this time: the server ended the session; the sign-in says why and brings
+    # the clinician back to the page they were on.
+    desk.clock.fast_forward("27:40")
+    expect(desk.get_by_role("dialog", name="Are you still there?")).to_be_visible()
+    age_sessions(admin.id, last_seen_at=31)
+    desk.clock.fast_forward("03:00")
+    desk.heading("Sign in to the clinic workspace")
+    expect(desk.get_by_role("status").filter(has_text="Signed out")).to_contain_text(
+        "30 minutes without activity"
+    )
+    desk.get_by_label("Work email").fill(admin.email)
+    desk.get_by_label("Password").fill(PASSWORD)
+    desk.get_by_role("button", name="Sign in").click()
+    desk.heading("Staff")
+
+
+def test_a_staff_change_asks_for_the_password_again_when_the_api_wants_it(desk, clinic_admin):
+    _clinic, admin = clinic_admin
+    sign_in(desk, admin.email)
+    desk.heading("Patients")
+    desk.get_by_role("link", name="Admin").click()
+    desk.heading("Staff")
+    age_sessions(admin.id, reauth_at=20)
+    desk.get_by_label("Name").fill("Dr Jo Marsh")
+    desk.get_by_label("Work email").fill("jo.marsh@clinic.example")
+    desk.get_by_label("First password").fill("a long first password 77")
+    desk.get_by_role("button", name="Add staff member").click()
+    dialog = desk.get_by_role("dialog", name="Confirm your password")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Your password")).to_be_focused()
+    desk.check_screen("clinic-reauth")
+    dialog.get_by_label("Your password").fill("not my password")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("That password is not right")
+    dialog.get_by_label("Your password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(desk.get_by_role("dialog")).to_have_count(0)
+    expect(desk.locator("table")).to_contain_text("Dr Jo Marsh")
+    expect(desk.locator("main")).to_contain_text("Dr Jo Marsh was added as a clinician")
+
+
 def read_qr(page, selector) -> str:
     """The text of the QR code in `selector`, read from a screenshot as a phone's camera would."""
     import io
@@ -143,3 +228,4 @@ def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_adm
     row = desk.locator("table.dashboard tbody tr", has_text="Okafor, Pat")
     expect(row).to_contain_text("Week 1 of 12")
     expect(row.locator("td").nth(3)).not_to_have_text("—")  # the next application, at home
+
