@@ -88,6 +88,7 @@ def register_blueprints(app) -> None:
     from anagen.clinic.views.settings import bp as clinic_settings_bp
     from anagen.clinic.views.staff import bp as clinic_staff_bp
     from anagen.course.views import bp as me_bp
+    from anagen.photos import views as photos
     from anagen.reminders.views import bp as push_bp
     from anagen.web import bp as web_bp
 
@@ -95,8 +96,19 @@ def register_blueprints(app) -> None:
     app.register_blueprint(web_bp)
     init_api(
         app,
-        (auth_bp, invites_bp, me_bp, push_bp, clinic_patients_bp, clinic_staff_bp, clinic_settings_bp),
+        (
+            auth_bp,
+            invites_bp,
+            me_bp,
+            push_bp,
+            clinic_patients_bp,
+            clinic_staff_bp,
+            clinic_settings_bp,
+            photos.me_bp,
+            photos.clinic_bp,
+        ),
     )
+    photos.init_app(app)
 
 
 def register_security(app) -> None:

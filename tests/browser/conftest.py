@@ -21,6 +21,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MOBILE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -190,3 +191,13 @@ def new_page(browser, live_server):
         ctx.close()
     for _ctx, p in made:
         p.assert_clean()
+
+
+@pytest.fixture
+def desk(browser, live_server):
+    """A staff member's desktop browser (records console errors and CSP violations)."""
+    ctx = browser.new_context(base_url=live_server, locale="en-GB", timezone_id="Europe/London", **DESKTOP)
+    p = Page(ctx, live_server)
+    yield p
+    ctx.close()
+    p.assert_clean()

@@ -11,29 +11,9 @@ import pytest
 from playwright.sync_api import expect
 from support.factories import PASSWORD
 
-from .conftest import Page
+from .staff import age_sessions, read_qr, sign_in
 
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"viewport": {"width": 1366, "height": 900}}
-
-
-@pytest.fixture
-def desk(browser, live_server):
-    """A staff member's desktop browser (records console errors and CSP violations)."""
-    ctx = browser.new_context(base_url=live_server, locale="en-GB", timezone_id="Europe/London", **DESKTOP)
-    p = Page(ctx, live_server)
-    yield p
-    ctx.close()
-    p.assert_clean()
-
-
-def sign_in(page, email, password=PASSWORD):
-    page.goto("/clinic/")
-    page.heading("Sign in to the clinic workspace")
-    page.get_by_label("Work email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_admin_screens(desk, clinic_admin):
@@ -50,27 +30,6 @@ def test_admin_screens(desk, clinic_admin):
     desk.heading("Audit log")
     expect(desk.locator("table")).to_contain_text("Sign in")
     desk.check_screen("clinic-audit")
-
-
-def age_sessions(staff_id: int, **ago) -> None:
-    """Moves the staff member's sessions back in time on the server: `last_seen_at=minutes`
-    (idle), `reauth_at=minutes` (password last confirmed)."""
-    import datetime as dt
-
-    import sqlalchemy as sa
-
-    from anagen.clock import utcnow
-    from anagen.extensions import db
-    from anagen.models import UserSession
-
-    db.session.rollback()
-    values = {column: utcnow() - dt.timedelta(minutes=minutes) for column, minutes in ago.items()}
-    db.session.execute(
-        sa.update(UserSession)
-        .where(UserSession.user_type == "staff", UserSession.user_id == staff_id)
-        .values(**values)
-    )
-    db.session.commit()
 
 
 def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, clinic_admin):
@@ -135,19 +94,6 @@ def test_a_staff_change_asks_for_the_password_again_when_the_api_wants_it(desk, 
     expect(desk.get_by_role("dialog")).to_have_count(0)
     expect(desk.locator("table")).to_contain_text("Dr Jo Marsh")
     expect(desk.locator("main")).to_contain_text("Dr Jo Marsh was added as a clinician")
-
-
-def read_qr(page, selector) -> str:
-    """The text of the QR code in `selector`, read from a screenshot as a phone's camera would."""
-    import io
-
-    import zxingcpp
-    from PIL import Image
-
-    shot = Image.open(io.BytesIO(page.locator(selector).screenshot()))
-    found = zxingcpp.read_barcodes(shot)
-    assert found, "no QR code in the screenshot"
-    return found[0].text
 
 
 def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_admin, live_server):
@@ -228,4 +174,3 @@ def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_adm
     row = desk.locator("table.dashboard tbody tr", has_text="Okafor, Pat")
     expect(row).to_contain_text("Week 1 of 12")
     expect(row.locator("td").nth(3)).not_to_have_text("—")  # the next application, at home
-

@@ -11,6 +11,8 @@ from anagen.models import AuditEvent
 # health value into the log by passing the wrong dict.
 ALLOWED_DETAIL_KEYS = frozenset(
     {"account", "reason", "role", "old_role", "new_role", "method", "path", "view", "expires_at", "active"}
+    # Photos: whose photo, which image size was viewed or downloaded, which measure changed.
+    | {"patient", "size", "checkpoint", "area"}
 )
 
 
