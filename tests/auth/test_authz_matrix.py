@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from conftest import ApiClient
+from support import photofiles
 from support.factories import PASSWORD, make_clinic, make_enrolled_patient, make_staff
 
 from anagen.auth import passwords
@@ -32,6 +34,10 @@ from anagen.clinic import invites
 from anagen.clock import utcnow
 from anagen.extensions import db
 from anagen.models import AuditEvent, Clinic, Invite, ReminderOccurrence
+from anagen.photos import outcomes
+from anagen.photos import pipeline as photo_pipeline
+from anagen.photos import uploads as photo_uploads
+from anagen.photos.storage import photo_storage
 from anagen.reminders import occurrences as reminders
 
 ANON, PAT_A, PAT_B = "anonymous", "patient_a", "patient_b"
@@ -95,9 +101,33 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/settings", "PATCH"):                         ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/patients/<int:patient_id>/messages", "GET"): ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/messages", "POST"): ("record", 401, 403, 403, 201, 201, 404),
+    ("/api/clinic/dashboard", "GET"):                          ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
+                                                               ("record",  401, 403, 403, 201, 201, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
                                                                ("record",  401, 403, 403, 201, 409, 404),
+    # Progress photos: A's photo (an end-of-kit-1 crown photo) and A's outcome measures.
+    ("/api/me/photos", "GET"):                                 ("self",    401, 200, 200, 403, 403, 403),
+    ("/api/me/photos", "POST"):                                ("self",    401, 201, 201, 403, 403, 403),
+    ("/api/me/photos/consent", "POST"):                        ("self",    401, 200, 200, 403, 403, 403),
+    ("/api/me/photos/<int:photo_id>", "GET"):                  ("patient", 401, 200, 404, 403, 403, 403),
+    ("/api/me/photos/<int:photo_id>/image", "GET"):            ("patient", 401, 200, 404, 403, 403, 403),
+    ("/api/me/photos/<int:photo_id>/withdraw", "POST"):        ("patient", 401, 200, 404, 403, 403, 403),
+    ("/api/clinic/photos/awaiting-review", "GET"):             ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/photos/<int:photo_id>", "GET"):              ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/photos/<int:photo_id>/image", "GET"):        ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/photos/<int:photo_id>/review", "POST"):      ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/photos/<int:photo_id>/comments", "POST"):    ("record",  401, 403, 403, 201, 201, 404),
+    ("/api/clinic/patients/<int:patient_id>/photos", "GET"):   ("record",  401, 403, 403, 200, 200, 404),
+    # The clinician sends the in-clinic photo first; the admin's same file is that photo (200).
+    ("/api/clinic/patients/<int:patient_id>/photos", "POST"):  ("record",  401, 403, 403, 201, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/outcomes", "GET"): ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/outcomes/<string:checkpoint>/<string:target_area>", "PUT"):
+                                                               ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/outcomes/<string:checkpoint>/<string:target_area>", "DELETE"):
+                                                               ("record",  401, 403, 403, 204, 204, 404),
 }
 # fmt: on
 KINDS = {"public", "self", "patient", "staff", "record", "admin"}
@@ -121,6 +151,7 @@ class World:
     course_a: int
     course_b: int
     occurrence_a: int
+    photo_a: int
     clients: dict[str, ApiClient] = field(default_factory=dict)
 
     def kind(self, actor: str) -> str:
@@ -152,6 +183,16 @@ def world(app, make_api) -> World:
             .limit(1)
         )
         assert occurrence_a is not None
+        photo_a = photo_uploads.upload(
+            patient_a, checkpoint="end_of_kit_1", view="crown", data=photofiles.phone_jpeg(seed=99),
+            declared_type="image/jpeg", store=photo_storage(), limits=photo_pipeline.Limits(),
+        ).photo.id  # fmt: skip
+        for area in ("crown", "parting_line"):
+            outcomes.put_measure(
+                patient_a, "baseline", area, measured_at=utcnow(), hair_count_per_cm2=150.0,
+                cumulative_thickness_mm_per_cm2=None, staff=clinician_x,
+            )  # fmt: skip
+        db.session.commit()
         users = {PAT_A: patient_a, PAT_B: patient_b, CLIN_X: clinician_x, ADM_X: admin_x, ADM_Y: admin_y}
         w = World(
             clinic_x=clinic_x.id,
@@ -161,6 +202,7 @@ def world(app, make_api) -> World:
             course_a=course_a.id,
             course_b=course_b.id,
             occurrence_a=occurrence_a,
+            photo_a=photo_a,
         )
     for actor in ACTORS:
         client = make_api()
@@ -178,6 +220,7 @@ class Call:
     path: str
     json: object = None
     headers: dict | None = None
+    form: dict | None = None  # a multipart/form-data body (a photo upload)
 
 
 def _fresh_invite_token(w: World, actor: str) -> str:
@@ -210,6 +253,7 @@ def _enrolment(actor: str) -> dict:
 
 
 NEW_PASSWORD = "a brand new passphrase"
+OUTCOME = "/api/clinic/patients/<int:patient_id>/outcomes/<string:checkpoint>/<string:target_area>"
 REQUESTS = {
     ("/app/<path:filename>", "GET"): lambda w, a: Call("/app/app.css"),
     ("/shared/<path:filename>", "GET"): lambda w, a: Call("/shared/api.js"),
@@ -281,8 +325,53 @@ REQUESTS = {
     ("/api/clinic/settings", "PATCH"): lambda w, a: Call(
         "/api/clinic/settings", {"protocol_overrides": {"massage_seconds": 90}}
     ),
+    ("/api/clinic/patients/<int:patient_id>/flags", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/flags"
+    ),
+    # A's reminders reach no phone (no subscription): that flag is raised.
+    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
+    ),
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/applications/1/complete", {"completed_at": utcnow().isoformat()}
+    ),
+    ("/api/me/photos", "POST"): lambda w, a: Call(
+        "/api/me/photos",
+        form={"checkpoint": "ad_hoc", "view": "crown", "file": photofiles.phone_jpeg(seed=len(a))},
+    ),
+    ("/api/me/photos/consent", "POST"): lambda w, a: Call("/api/me/photos/consent", {"consent": True}),
+    ("/api/me/photos/<int:photo_id>", "GET"): lambda w, a: Call(f"/api/me/photos/{w.photo_a}"),
+    ("/api/me/photos/<int:photo_id>/image", "GET"): lambda w, a: Call(f"/api/me/photos/{w.photo_a}/image"),
+    ("/api/me/photos/<int:photo_id>/withdraw", "POST"): lambda w, a: Call(
+        f"/api/me/photos/{w.photo_a}/withdraw"
+    ),
+    ("/api/clinic/photos/<int:photo_id>", "GET"): lambda w, a: Call(f"/api/clinic/photos/{w.photo_a}"),
+    ("/api/clinic/photos/<int:photo_id>/image", "GET"): lambda w, a: Call(
+        f"/api/clinic/photos/{w.photo_a}/image?size=master"
+    ),
+    ("/api/clinic/photos/<int:photo_id>/review", "POST"): lambda w, a: Call(
+        f"/api/clinic/photos/{w.photo_a}/review"
+    ),
+    ("/api/clinic/photos/<int:photo_id>/comments", "POST"): lambda w, a: Call(
+        f"/api/clinic/photos/{w.photo_a}/comments", {"text": f"A comment from {a}"}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/photos", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/photos"
+    ),
+    ("/api/clinic/patients/<int:patient_id>/photos", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/photos",
+        form={"checkpoint": "baseline", "view": "parting", "file": photofiles.phone_jpeg(seed=7)},
+    ),
+    ("/api/clinic/patients/<int:patient_id>/outcomes", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/outcomes"
+    ),
+    (OUTCOME, "PUT"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/outcomes/end_of_course/crown",
+        {"measured_at": utcnow().isoformat(), "hair_count_per_cm2": 171.0},
+    ),
+    # Each caller removes a measure of its own (both exist): a second removal would be a 404.
+    (OUTCOME, "DELETE"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/outcomes/baseline/{'crown' if a == CLIN_X else 'parting_line'}"
     ),
 }
 # Records named in the URL, and the audit target each refusal names.
@@ -292,6 +381,15 @@ TARGETS = {
     "/api/clinic/staff/<int:staff_id>": ("staff", CLIN_X),
     "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/photos": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/outcomes": ("patient", PAT_A),
+    OUTCOME: ("patient", PAT_A),
+    "/api/clinic/photos/<int:photo_id>": ("photo", "photo_a"),
+    "/api/clinic/photos/<int:photo_id>/image": ("photo", "photo_a"),
+    "/api/clinic/photos/<int:photo_id>/review": ("photo", "photo_a"),
+    "/api/clinic/photos/<int:photo_id>/comments": ("photo", "photo_a"),
 }
 
 
@@ -303,14 +401,22 @@ def _call_for(w: World, rule: str, method: str, actor: str) -> Call:
 def _with_missing_id(call: Call, w: World) -> Call:
     """The same call, naming a record that does not exist."""
     path = call.path
-    for real in (w.ids[PAT_A], w.ids[CLIN_X], w.occurrence_a):
+    for real in (w.ids[PAT_A], w.ids[CLIN_X], w.occurrence_a, w.photo_a):
         path = path.replace(f"/{real}/", f"/{NO_SUCH_ID}/")
         if path.endswith(f"/{real}"):
             path = path[: -len(str(real))] + str(NO_SUCH_ID)
-    return Call(path, call.json, call.headers)
+    return Call(path, call.json, call.headers, call.form)
 
 
 def _send(w: World, actor: str, method: str, call: Call):
+    if call.form is not None:
+        form = {
+            k: (io.BytesIO(v), "photo.jpg", "image/jpeg") if isinstance(v, bytes) else v
+            for k, v in call.form.items()
+        }
+        return w.clients[actor].request(
+            method, call.path, headers=call.headers, data=form, content_type="multipart/form-data"
+        )
     return w.clients[actor].request(method, call.path, json=call.json, headers=call.headers)
 
 
@@ -392,7 +498,7 @@ def test_route_answers_each_caller_as_the_table_says(app, world, rule, method):
         response = _send(w, actor, method, call)
         got = response.status_code
         where = f"{method} {call.path} as {actor}"
-        text = response.get_data(as_text=True)
+        text = response.get_data().decode(errors="replace")  # a photo's image is binary
         assert got == expected[actor], f"{where}: {got} (expected {expected[actor]}): {text[:300]}"
         body = response.get_json(silent=True)
 
@@ -419,10 +525,11 @@ def test_route_answers_each_caller_as_the_table_says(app, world, rule, method):
             assert body["error"]["code"] in ("not_found",), body
         if got == 404 and kind == "record":
             target_type, owner = TARGETS[rule]
+            target_id = w.photo_a if owner == "photo_a" else w.ids[owner]
             refused = [
                 e
                 for e in _refusals(app, w.ids[actor], w.kind(actor))
-                if e.target_type == target_type and e.target_id == w.ids[owner]
+                if e.target_type == target_type and e.target_id == target_id
             ]
             assert refused, f"{where}: the cross-clinic refusal is not in the audit log"
             event = refused[0]

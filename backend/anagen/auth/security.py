@@ -149,8 +149,10 @@ def set_cookies_and_headers(response):
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
     if request.path.startswith("/api/") or request.path == "/healthz":
-        # Health data: never stored by the browser or any proxy.
-        headers["Cache-Control"] = "no-store"
+        # Health data: never stored by the browser or any proxy (a route may say more, as the
+        # photo images' "private, no-store" does).
+        if "no-store" not in headers.get("Cache-Control", ""):
+            headers["Cache-Control"] = "no-store"
         headers.setdefault("Content-Security-Policy", API_CSP)
     if response.mimetype == "text/html":
         # Every page, whichever route or error handler made it (static files included).

@@ -15,6 +15,7 @@ from anagen.models.base import Base, str_enum
 
 if TYPE_CHECKING:
     from anagen.models.clinic import StaffUser
+    from anagen.models.patient import Patient
 
 
 class PhotoStatus(enum.StrEnum):
@@ -118,6 +119,7 @@ class Photo(Base):
         back_populates="photo", order_by=lambda: (PhotoComment.created_at, PhotoComment.id)
     )
     reviewed_by: so.Mapped[StaffUser | None] = so.relationship(foreign_keys=[reviewed_by_id])
+    patient: so.Mapped[Patient] = so.relationship()
 
     @property
     def withdrawn(self) -> bool:
