@@ -119,11 +119,12 @@ export function Dashboard({ query }) {
         </tbody>
       </table>
     </div>
-    <nav class="pager" aria-label="Pages">
+    ${pages > 1 &&
+    html`<nav class="pager" aria-label="Pages">
       <button type="button" class="btn secondary small" disabled=${filters.page <= 1} onClick=${() => setFilter("page", filters.page - 1)}>Previous page</button>
       <span>Page ${data.page} of ${pages}</span>
       <button type="button" class="btn secondary small" disabled=${filters.page >= pages} onClick=${() => setFilter("page", filters.page + 1)}>Next page</button>
-    </nav>`}
+    </nav>`}`}
     <${AcknowledgeDialog} target=${ack} labelOf=${labelOf} onClose=${() => setAck(null)}
       onDone=${(label) => {
         setDone(`“${label}” acknowledged for ${ack.patient.first_name} ${ack.patient.last_name}.`);

@@ -125,11 +125,11 @@ function Summary({ p, apps, zone }) {
   const last = [...apps].reverse().find((a) => a.completed_at);
   const week = p.course?.week;
   return html`<div class="summary-grid">
-    <div class="stat"><span class="value">${week ? `Week ${week}` : "—"}</span><span class="label">of ${p.course?.weeks_total || 12}</span></div>
+    ${week && html`<div class="stat"><span class="value">Week ${week}</span><span class="label">of ${p.course.weeks_total}</span></div>`}
     <div class="stat"><span class="value">${adherence ? `${adherence.percent}%` : "—"}</span><span class="label">adherence · ${adherence ? `${adherence.missed} missed, ${adherence.late} late` : ""}</span></div>
     <div class="stat"><span class="value">${doneCount} of ${apps.length}</span><span class="label">applications done</span></div>
     <div class="stat"><span class="value">${last ? dayOf(last.completed_at, zone) : "None"}</span><span class="label">last application</span></div>
-    <div class="stat"><span class="value">${next ? dayOf(next.due_at, zone) : "—"}</span><span class="label">next application${next ? `, ${at(next.due_at, zone).split(", ")[1]}` : ""}${otherZone(zone)}</span></div>
+    <div class="stat"><span class="value">${next ? dayOf(plannedFor(next), zone) : "—"}</span><span class="label">next application${next ? `, ${at(plannedFor(next), zone).split(", ")[1]}` : ""}${otherZone(zone)}</span></div>
   </div>`;
 }
 
@@ -159,6 +159,12 @@ function checkInText(c) {
   return c.notes ? `${text}. “${c.notes}”` : text;
 }
 
+// When it was first due, and when it is planned now (later ones move to keep the minimum gap
+// after a miss or a move): the plan calls them original_due_at and due_at, the timeline
+// due_at and scheduled_at.
+const originalDue = (a) => (a.scheduled_at ? a.due_at : a.original_due_at || a.due_at);
+const plannedFor = (a) => a.scheduled_at || a.due_at;
+
 function Timeline({ apps, zone, canRecord, onRecord }) {
   return html`<section class="card" aria-labelledby="timeline-h">
     <div class="page-head">
@@ -172,7 +178,7 @@ function Timeline({ apps, zone, canRecord, onRecord }) {
         ${apps.map(
           (a) => html`<tr>
             <th scope="row">${a.number}</th>
-            <td>${at(a.due_at, zone)}</td>
+            <td>${at(originalDue(a), zone)}${!a.completed_at && plannedFor(a) !== originalDue(a) ? html`<span class="sub">now planned for ${at(plannedFor(a), zone)}</span>` : ""}</td>
             <td class=${"status st-" + a.status}>${STATUS_WORDS[a.status] || a.status}${a.check_in?.flagged ? html` <${Badge} kind="error">Side effects</${Badge}>` : ""}</td>
             <td>${a.completed_at ? at(a.completed_at, zone) : "—"}</td>
             <td>${a.recorded_by ? `${a.recorded_by.name}${a.recorded_by.kind === "staff" ? " (clinic)" : ""}` : a.in_clinic ? "Clinic" : a.completed_at ? "Patient" : "—"}</td>
