@@ -83,12 +83,14 @@ def register_blueprints(app) -> None:
     from anagen.api import init_app as init_api
     from anagen.api.health import bp as health_bp
     from anagen.auth.views import bp as auth_bp
+    from anagen.clinic.views.dashboard import bp as clinic_dashboard_bp
     from anagen.clinic.views.invites import bp as invites_bp
     from anagen.clinic.views.patients import bp as clinic_patients_bp
     from anagen.clinic.views.settings import bp as clinic_settings_bp
     from anagen.clinic.views.staff import bp as clinic_staff_bp
     from anagen.course.views import bp as me_bp
     from anagen.photos import views as photos
+    from anagen.photos.views_alignment import bp as photo_alignment_bp
     from anagen.reminders.views import bp as push_bp
     from anagen.web import bp as web_bp
 
@@ -104,8 +106,10 @@ def register_blueprints(app) -> None:
             clinic_patients_bp,
             clinic_staff_bp,
             clinic_settings_bp,
+            clinic_dashboard_bp,
             photos.me_bp,
             photos.clinic_bp,
+            photo_alignment_bp,
         ),
     )
     photos.init_app(app)

@@ -105,6 +105,10 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
                                                                ("record",  401, 403, 403, 201, 201, 404),
+    ("/api/clinic/dashboard", "GET"):                          ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
+                                                               ("record",  401, 403, 403, 201, 201, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
                                                                ("record",  401, 403, 403, 201, 409, 404),
@@ -332,6 +336,13 @@ REQUESTS = {
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
     ),
+    ("/api/clinic/patients/<int:patient_id>/flags", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/flags"
+    ),
+    # A's reminders reach no phone (no subscription): that flag is raised.
+    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
+    ),
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/applications/1/complete", {"completed_at": utcnow().isoformat()}
     ),
@@ -381,6 +392,8 @@ TARGETS = {
     "/api/clinic/staff/<int:staff_id>": ("staff", CLIN_X),
     "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/photos": ("patient", PAT_A),

@@ -11,6 +11,9 @@ from anagen.models import AuditEvent
 # health value into the log by passing the wrong dict.
 ALLOWED_DETAIL_KEYS = frozenset(
     {"account", "reason", "role", "old_role", "new_role", "method", "path", "view", "expires_at", "active"}
+    # The clinic workspace: which flag (its key) and event were acknowledged, which kit changed,
+    # which export was downloaded, a course's new status. Never a note or a reason's text.
+    | {"flag", "since", "kit", "export", "status"}
     # Photos: whose photo, which image size was viewed or downloaded, which measure changed.
     | {"patient", "size", "checkpoint", "area"}
 )
