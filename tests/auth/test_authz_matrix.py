@@ -105,10 +105,6 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
                                                                ("record",  401, 403, 403, 201, 201, 404),
-    ("/api/clinic/dashboard", "GET"):                          ("staff",   401, 403, 403, 200, 200, 200),
-    ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
-    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
-                                                               ("record",  401, 403, 403, 201, 201, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
                                                                ("record",  401, 403, 403, 201, 409, 404),
@@ -125,6 +121,10 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/photos/<int:photo_id>/review", "POST"):      ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/photos/<int:photo_id>/comments", "POST"):    ("record",  401, 403, 403, 201, 201, 404),
     ("/api/clinic/patients/<int:patient_id>/photos", "GET"):   ("record",  401, 403, 403, 200, 200, 404),
+    # A's crown photo has no crown baseline: X's staff reach the two-landmark alignment and are told
+    # so (409 no_reference); the aligned path is tests/photos/test_alignment_api.py.
+    ("/api/clinic/photos/<int:photo_id>/alignment", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/clinic/photos/<int:photo_id>/alignment", "POST"):   ("record",  401, 403, 403, 409, 409, 404),
     # The clinician sends the in-clinic photo first; the admin's same file is that photo (200).
     ("/api/clinic/patients/<int:patient_id>/photos", "POST"):  ("record",  401, 403, 403, 201, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/outcomes", "GET"): ("record",  401, 403, 403, 200, 200, 404),
@@ -336,13 +336,6 @@ REQUESTS = {
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
     ),
-    ("/api/clinic/patients/<int:patient_id>/flags", "GET"): lambda w, a: Call(
-        f"/api/clinic/patients/{w.ids[PAT_A]}/flags"
-    ),
-    # A's reminders reach no phone (no subscription): that flag is raised.
-    ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
-        f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
-    ),
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/applications/1/complete", {"completed_at": utcnow().isoformat()}
     ),
@@ -369,6 +362,18 @@ REQUESTS = {
     ("/api/clinic/patients/<int:patient_id>/photos", "GET"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/photos"
     ),
+    ("/api/clinic/photos/<int:photo_id>/alignment", "GET"): lambda w, a: Call(
+        f"/api/clinic/photos/{w.photo_a}/alignment"
+    ),
+    ("/api/clinic/photos/<int:photo_id>/alignment", "POST"): lambda w, a: Call(
+        f"/api/clinic/photos/{w.photo_a}/alignment",
+        {
+            "landmarks": [
+                {"photo": [100, 100], "reference": [90, 110]},
+                {"photo": [400, 300], "reference": [380, 320]},
+            ]
+        },
+    ),
     ("/api/clinic/patients/<int:patient_id>/photos", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/photos",
         form={"checkpoint": "baseline", "view": "parting", "file": photofiles.phone_jpeg(seed=7)},
@@ -394,8 +399,6 @@ TARGETS = {
     "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
-    "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
-    "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/photos": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/outcomes": ("patient", PAT_A),
     OUTCOME: ("patient", PAT_A),
@@ -403,6 +406,7 @@ TARGETS = {
     "/api/clinic/photos/<int:photo_id>/image": ("photo", "photo_a"),
     "/api/clinic/photos/<int:photo_id>/review": ("photo", "photo_a"),
     "/api/clinic/photos/<int:photo_id>/comments": ("photo", "photo_a"),
+    "/api/clinic/photos/<int:photo_id>/alignment": ("photo", "photo_a"),
 }
 
 
