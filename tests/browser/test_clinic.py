@@ -29,7 +29,23 @@ def test_admin_screens(desk, clinic_admin):
     desk.get_by_role("link", name="Audit log").click()
     desk.heading("Audit log")
     expect(desk.locator("table")).to_contain_text("Sign in")
+    desk.get_by_label("Event").select_option("sign_in")
+    expect(desk.page).to_have_url(re.compile(r"/clinic/admin/audit\?event=sign_in$"))
     desk.check_screen("clinic-audit")
+
+    # Keyboard only: the skip link is the first stop and lands in the page, not on a new route;
+    # a link followed with Enter moves focus to the new page's heading.
+    desk.goto("/clinic/admin/staff")
+    desk.heading("Staff")
+    desk.keyboard.press("Tab")
+    expect(desk.get_by_role("link", name="Skip to content")).to_be_focused()
+    desk.keyboard.press("Enter")
+    expect(desk.page).to_have_url(re.compile(r"/clinic/admin/staff#main$"))
+    desk.heading("Staff")
+    desk.get_by_role("link", name="Clinic settings").focus()
+    desk.keyboard.press("Enter")
+    desk.heading("Clinic settings")
+    expect(desk.locator("h1")).to_be_focused()
 
 
 def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, clinic_admin):

@@ -42,7 +42,14 @@ export function subscribe(fn) {
 }
 
 export function start() {
-  window.addEventListener("popstate", () => listeners.forEach((fn) => fn()));
+  // Back and forward to another page re-render; an in-page anchor (the skip link) also fires
+  // popstate, but it is the same page.
+  let shown = location.pathname + location.search;
+  subscribe(() => (shown = location.pathname + location.search));
+  window.addEventListener("popstate", () => {
+    if (location.pathname + location.search === shown) return;
+    listeners.forEach((fn) => fn());
+  });
   // Plain links inside the workspace navigate without reloading; new-tab clicks, downloads,
   // in-page anchors (the skip link) and links elsewhere keep the browser's behaviour.
   document.addEventListener("click", (event) => {
