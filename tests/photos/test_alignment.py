@@ -222,3 +222,46 @@ def test_the_dispatchers_job_registers_what_is_pending_and_stops_when_told(app, 
     assert loop.align_photos(app, {"stop": threading.Event()}) == {"registered": 1}
     db.session.expire_all()
     assert db.session.get(Photo, follow_up_id).registration_status == RegistrationStatus.REGISTERED
+
+
+def test_uploaded_photos_are_registered_end_to_end(patient, scalp_images):
+    """Through the upload service (pipeline, display size, storage) and the job: the follow-up's
+    display image comes back onto the baseline's within two pixels."""
+    from anagen.photos import pipeline, uploads
+
+    size = (2000, 1500)  # uploaded larger than the display size: both are scaled to it
+    baseline_image = scalp.scalp_image(*size, seed=31, hairs=4000)
+    follow_up_image, truth = scalp.resample(baseline_image, dx=60, dy=40, degrees=-9, scale=0.94, gamma=0.8)
+    store = photo_storage()
+
+    def send(checkpoint, image):
+        data = registration.encode_jpeg(image, quality=92)
+        return uploads.upload(
+            patient,
+            checkpoint=checkpoint,
+            view="crown",
+            data=data,
+            declared_type="image/jpeg",
+            store=store,
+            limits=pipeline.Limits(),
+        ).photo
+
+    follow_up = send("end_of_kit_1", follow_up_image)
+    baseline = send("baseline", baseline_image)  # after the follow-up: it re-queues it
+    assert follow_up.registration_status == RegistrationStatus.PENDING
+
+    assert alignment.register_pending() == {"registered": 1}
+
+    db.session.refresh(follow_up)
+    assert follow_up.registration_reference_id == baseline.id
+    scale = np.diag([follow_up.display_width / size[0], follow_up.display_width / size[0], 1.0])
+    display_truth = scale @ truth @ np.linalg.inv(scale)
+    error = scalp.grid_error(
+        np.array(follow_up.registration_transform),
+        display_truth,
+        follow_up.display_width,
+        follow_up.display_height,
+    )
+    assert error < 2.0
+    aligned = registration.decode(store.read(follow_up.aligned_key))
+    assert aligned.shape[:2] == (baseline.display_height, baseline.display_width)

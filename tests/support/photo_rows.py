@@ -37,6 +37,10 @@ def add_photo(patient, checkpoint: str, view: str, image: np.ndarray, **fields) 
     key = new_key(patient.id, "display.jpg")
     store.write(key, data, "image/jpeg")
     height, width = image.shape[:2]
+    fields.setdefault(
+        "registration_status",
+        RegistrationStatus.NOT_NEEDED if checkpoint == alignment.BASELINE else RegistrationStatus.PENDING,
+    )
     photo = Photo(
         patient_id=patient.id,
         course_id=db.session.scalar(sa.select(Course.id).where(Course.patient_id == patient.id)),
@@ -50,9 +54,6 @@ def add_photo(patient, checkpoint: str, view: str, image: np.ndarray, **fields) 
         height=height,
         display_width=width,
         display_height=height,
-        registration_status=(
-            RegistrationStatus.NOT_NEEDED if checkpoint == alignment.BASELINE else RegistrationStatus.PENDING
-        ),
         **fields,
     )
     db.session.add(photo)
