@@ -47,6 +47,28 @@ def test_a_moved_and_relit_copy_registers_back_within_two_pixels(baseline, moved
     assert result.scale == pytest.approx(1 / moved["scale"], rel=0.01)
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["grown", "blurred", "noisy"],
+)
+def test_registration_survives_what_weeks_and_a_phone_change(baseline, change):
+    """40 % more hairs (the course working), a slightly soft focus, or a grainy low-light photo:
+    still registered within two pixels."""
+    follow_up, truth = scalp.resample(
+        scalp.grown(baseline, 1000) if change == "grown" else baseline, degrees=6, scale=1.05, gamma=1.2
+    )
+    if change == "blurred":
+        follow_up = cv2.GaussianBlur(follow_up, (0, 0), 1.5)
+    elif change == "noisy":
+        grain = np.random.default_rng(2).normal(0, 12, follow_up.shape)
+        follow_up = np.clip(follow_up + grain, 0, 255).astype(np.uint8)
+
+    result = registration.register(follow_up, baseline)
+
+    assert result.confident, result.reason
+    assert scalp.grid_error(np.array(result.matrix), truth, WIDTH, HEIGHT) < 2.0
+
+
 def test_a_tilted_camera_is_registered_with_a_homography(baseline):
     """A phone held at a slight angle: the scale changes across the photo, which a similarity
     cannot follow; the homography explains more matches, stays plausible, and is used."""

@@ -29,8 +29,15 @@ def scalp_image(width: int = 1280, height: int = 960, seed: int = 7, hairs: int 
     for _ in range(hairs // 2):
         x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
         cv2.circle(canvas, (x, y), int(rng.integers(1, 3)), (120, 135, 175), -1, cv2.LINE_AA)
-    # Hairs: dark brown polylines, 1-2 px thick, bent along their length.
-    for _ in range(hairs):
+    _hairs(canvas, hairs, rng)
+    noise = rng.normal(0, 4, canvas.shape)
+    return np.clip(canvas.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def _hairs(canvas: np.ndarray, count: int, rng: np.random.Generator) -> None:
+    """Dark brown polylines, 1-2 px thick, bent along their length, drawn onto `canvas`."""
+    height, width = canvas.shape[:2]
+    for _ in range(count):
         x, y = float(rng.uniform(0, width)), float(rng.uniform(0, height))
         angle = float(rng.uniform(0, 2 * math.pi))
         bend = float(rng.normal(0, 0.04))
@@ -45,8 +52,13 @@ def scalp_image(width: int = 1280, height: int = 960, seed: int = 7, hairs: int 
             angle += bend
         polyline = np.round(np.array(points) * 4).astype(np.int32)  # 2 fractional bits
         cv2.polylines(canvas, [polyline], False, colour, int(rng.integers(1, 3)), cv2.LINE_AA, shift=2)
-    noise = rng.normal(0, 4, canvas.shape)
-    return np.clip(canvas.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def grown(image: np.ndarray, hairs: int, seed: int = 5) -> np.ndarray:
+    """The same scalp weeks later: `hairs` new strokes among the old ones (what the course is for)."""
+    canvas = image.copy()
+    _hairs(canvas, hairs, np.random.default_rng(seed))
+    return canvas
 
 
 def similarity(dx: float, dy: float, degrees: float, scale: float, centre: tuple[float, float]) -> np.ndarray:
