@@ -7,7 +7,11 @@ threads on their own database connections to show that no photo is registered tw
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -265,3 +269,37 @@ def test_uploaded_photos_are_registered_end_to_end(patient, scalp_images):
     assert error < 2.0
     aligned = registration.decode(store.read(follow_up.aligned_key))
     assert aligned.shape[:2] == (baseline.display_height, baseline.display_width)
+
+
+def test_the_dispatcher_process_registers_a_pending_photo(
+    app, database_url, instance_dir, patient, scalp_images
+):
+    """`flask dispatcher --once`, a process of its own on the same database and photo storage."""
+    baseline_image, follow_up_image, _truth = scalp_images
+    add_photo(patient, "baseline", "crown", baseline_image)
+    follow_up_id = add_photo(patient, "end_of_kit_1", "crown", follow_up_image).id
+    backend = Path(__file__).resolve().parents[2] / "backend"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ANAGEN_INSTANCE_PATH": str(instance_dir),
+        "PHOTO_DIR": app.config["PHOTO_DIR"],
+        "PUSH_SENDER_PROCESSES": "0",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(backend), os.environ.get("PYTHONPATH")])),
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "anagen", "dispatcher", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "photos registered: registered=1" in done.stdout + done.stderr
+    db.session.expire_all()
+    photo = db.session.get(Photo, follow_up_id)
+    assert photo.registration_status == RegistrationStatus.REGISTERED
+    assert photo_storage().exists(photo.aligned_key)
