@@ -30,6 +30,7 @@ const pad = (n) => String(n).padStart(2, "0");
 export function PatientPage({ params }) {
   const id = params.id;
   const detail = useLoad(() => api.get(`/api/clinic/patients/${id}`), [id]);
+  const raised = useLoad(() => api.get(`/api/clinic/patients/${id}/flags`), [id]);
   const [notice, setNotice] = useState(null);
   const [dialog, setDialog] = useState(null); // "pause" | "resume" | "end" | "record" | "ack"
   const [exportError, setExportError] = useState(null);
@@ -42,12 +43,13 @@ export function PatientPage({ params }) {
   const status = course?.status || "active";
   const apps = p.timeline || p.plan?.applications || [];
   const nextUndone = apps.find((a) => !a.completed_at);
-  const flags = p.flags || [];
+  const flags = raised.data || [];
   const labelOf = (key) => flags.find((f) => f.key === key)?.label || humanKey(key);
   const done = (message) => {
     setDialog(null);
     setNotice(message);
     detail.reload();
+    raised.reload();
   };
   const exportFhir = async () => {
     setExportError(null);
