@@ -282,7 +282,7 @@ class UploadSchema(StrictSchema):
     file = ImageFile(required=True)
     checkpoint = fields.String(required=True, validate=validate.Length(min=1, max=40))
     view = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    taken_at = instant(load_default=None)
+    taken_at = instant(load_default=None, allow_none=False)
 
 
 class ConsentSchema(StrictSchema):
