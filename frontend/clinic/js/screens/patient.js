@@ -167,29 +167,49 @@ function checkInText(c) {
 const originalDue = (a) => (a.scheduled_at ? a.due_at : a.original_due_at || a.due_at);
 const plannedFor = (a) => a.scheduled_at || a.due_at;
 
+// Done and missed applications with when they were due; the ones still to come at the time
+// they are planned for now (after a miss or a move the later ones shift). The next few are
+// shown, the rest of the course folds away.
+const SHOW_UPCOMING = 3;
+
+function TimelineRow({ a, zone }) {
+  const past = a.completed_at || a.status === "missed";
+  const moved = a.status === "missed" && !a.completed_at && plannedFor(a) !== originalDue(a);
+  return html`<tr>
+    <th scope="row">${a.number}</th>
+    <td>${at(past ? originalDue(a) : plannedFor(a), zone)}${moved ? html`<span class="sub">moved to ${at(plannedFor(a), zone)}</span>` : ""}</td>
+    <td class=${"status st-" + a.status}>${STATUS_WORDS[a.status] || a.status}${a.check_in?.flagged ? html` <${Badge} kind="error">Side effects</${Badge}>` : ""}</td>
+    <td>${a.completed_at ? at(a.completed_at, zone) : "—"}</td>
+    <td>${a.recorded_by ? `${a.recorded_by.name}${a.recorded_by.kind === "staff" ? " (clinic)" : ""}` : a.in_clinic ? "Clinic" : a.completed_at ? "Patient" : "—"}</td>
+    <td>${a.steps_completed && a.steps_completed.length ? a.steps_completed.map(humanKey).join(", ") : "—"}</td>
+    <td>${checkInText(a.check_in)}</td>
+  </tr>`;
+}
+
+function TimelineTable({ rows, zone, caption }) {
+  return html`<div class="table-wrap"><table class="timeline">
+    ${caption && html`<caption class="visually-hidden">${caption}</caption>`}
+    <thead><tr><th scope="col">#</th><th scope="col">Due</th><th scope="col">Status</th><th scope="col">Done</th><th scope="col">By</th><th scope="col">Steps</th><th scope="col">Check-in</th></tr></thead>
+    <tbody>${rows.map((a) => html`<${TimelineRow} key=${a.number} a=${a} zone=${zone} />`)}</tbody>
+  </table></div>`;
+}
+
 function Timeline({ apps, zone, canRecord, onRecord }) {
-  return html`<section class="card" aria-labelledby="timeline-h">
+  const firstUpcoming = apps.findIndex((a) => !a.completed_at && a.status !== "missed");
+  const cut = firstUpcoming < 0 ? apps.length : Math.min(apps.length, firstUpcoming + SHOW_UPCOMING);
+  const later = apps.slice(cut);
+  return html`<section class="card stack" aria-labelledby="timeline-h">
     <div class="page-head">
       <h2 id="timeline-h">Course timeline</h2>
       ${canRecord && html`<button type="button" class="btn secondary small" onClick=${onRecord}>Record an application done here</button>`}
     </div>
     <p class="hint">Times in the patient's zone${otherZone(zone) || ""}.</p>
-    <div class="table-wrap"><table class="timeline">
-      <thead><tr><th scope="col">#</th><th scope="col">Due</th><th scope="col">Status</th><th scope="col">Done</th><th scope="col">By</th><th scope="col">Steps</th><th scope="col">Check-in</th></tr></thead>
-      <tbody>
-        ${apps.map(
-          (a) => html`<tr>
-            <th scope="row">${a.number}</th>
-            <td>${at(originalDue(a), zone)}${!a.completed_at && plannedFor(a) !== originalDue(a) ? html`<span class="sub">now planned for ${at(plannedFor(a), zone)}</span>` : ""}</td>
-            <td class=${"status st-" + a.status}>${STATUS_WORDS[a.status] || a.status}${a.check_in?.flagged ? html` <${Badge} kind="error">Side effects</${Badge}>` : ""}</td>
-            <td>${a.completed_at ? at(a.completed_at, zone) : "—"}</td>
-            <td>${a.recorded_by ? `${a.recorded_by.name}${a.recorded_by.kind === "staff" ? " (clinic)" : ""}` : a.in_clinic ? "Clinic" : a.completed_at ? "Patient" : "—"}</td>
-            <td>${a.steps_completed ? (a.steps_completed.length ? a.steps_completed.map(humanKey).join(", ") : "—") : "—"}</td>
-            <td>${checkInText(a.check_in)}</td>
-          </tr>`
-        )}
-      </tbody>
-    </table></div>
+    <${TimelineTable} rows=${apps.slice(0, cut)} zone=${zone} />
+    ${later.length > 0 &&
+    html`<details>
+      <summary>The rest of the course: ${later.length} more applications, to ${dayOf(plannedFor(later[later.length - 1]), zone)}</summary>
+      <${TimelineTable} rows=${later} zone=${zone} caption="The rest of the course" />
+    </details>`}
   </section>`;
 }
 
