@@ -4,6 +4,7 @@ nothing behind (no row, no file)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from PIL import Image, ImageOps
 from support import photofiles
 from support.factories import make_clinic, make_enrolled_patient, make_staff
 
+from anagen.clock import utcnow
 from anagen.extensions import db
 from anagen.models import AuditEvent, Photo, PhotoStatus, RegistrationStatus
 from anagen.photos import uploads
@@ -238,9 +240,33 @@ def test_a_failure_midway_leaves_no_row_and_no_file(app, world, monkeypatch):
     assert photo_rows(app) == [] and stored_files(app) == []
 
 
-def test_the_orphan_sweep_removes_files_without_a_row(app, patient):
-    import datetime as dt
+def test_the_same_file_sent_twice_at_once_is_one_photo(app, world, patient, monkeypatch):
+    """Two requests with the same file, both past the duplicate check before either commits: the
+    database's unique index refuses the second row, whose files are removed; it answers the first."""
+    from anagen.models import Patient
+    from anagen.photos import pipeline
 
+    data = photofiles.phone_jpeg()
+    first = send(patient, data).get_json()
+    real_existing = uploads._existing
+    checks = []
+
+    def not_yet_committed(*args):
+        checks.append(args)
+        return None if len(checks) == 1 else real_existing(*args)
+
+    monkeypatch.setattr(uploads, "_existing", not_yet_committed)
+    with app.app_context():
+        racer = db.session.get(Patient, world["patient"][0])
+        result = uploads.upload(
+            racer, checkpoint="end_of_kit_1", view="crown", data=data, declared_type="image/jpeg",
+            store=photo_storage(), limits=pipeline.Limits(),
+        )  # fmt: skip
+        assert (result.created, result.photo.id) == (False, first["id"])
+    assert len(photo_rows(app)) == 1 and len(stored_files(app)) == 3
+
+
+def test_the_orphan_sweep_removes_files_without_a_row(app, patient):
     from anagen.photos.storage import new_key
 
     photo = send(patient, photofiles.phone_jpeg()).get_json()
@@ -339,7 +365,7 @@ def test_staff_take_the_baseline_in_clinic(app, world, clinician):
 def test_outcome_measures_with_change_from_baseline(app, world, clinician, patient):
     pid = world["patient"][0]
     base = f"/api/clinic/patients/{pid}/outcomes"
-    measured_at = "2026-01-05T10:00:00Z"
+    measured_at = (utcnow() - dt.timedelta(days=1)).isoformat()
     first = clinician.request("PUT", f"{base}/baseline/crown", json={
         "measured_at": measured_at, "hair_count_per_cm2": 150.0, "cumulative_thickness_mm_per_cm2": 5.0,
     })  # fmt: skip
