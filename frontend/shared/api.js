@@ -56,6 +56,37 @@ export async function request(method, path, body, headers = {}, { owner } = {}) 
   return data;
 }
 
+// A file upload (multipart/form-data) with progress: XMLHttpRequest, because fetch reports no
+// upload progress outside Chromium's request streams. Same CSRF and `owner` rule as request();
+// `onProgress(fraction)` as the bytes leave; `signal` aborts it (an ApiError with status 0).
+export async function upload(path, form, headers = {}, { owner, onProgress, signal } = {}) {
+  if (!csrf.token) await session();
+  if (owner !== undefined && csrf.owner !== owner) {
+    throw new ApiError(401, { error: { code: "other_account", message: "Signed in as someone else." } });
+  }
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRF-Token", csrf.token);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      let data = null;
+      try {
+        data = xhr.status === 204 ? null : JSON.parse(xhr.responseText);
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data, xhr.getResponseHeader("Retry-After")));
+    };
+    xhr.onerror = xhr.onabort = xhr.ontimeout = () => reject(new ApiError(0, null));
+    if (signal) signal.addEventListener("abort", () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
+
 export const get = (path) => request("GET", path);
 export const post = (path, body, headers) => request("POST", path, body, headers);
 export const patch = (path, body) => request("PATCH", path, body);

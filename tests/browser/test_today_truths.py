@@ -179,5 +179,5 @@ def test_after_the_clinic_visit_its_photos_are_not_promised(page, enrolled):
     _patient, _course, email, password = enrolled()
     sign_in(page, email, password)
     photos = page.locator(".checkpoint")
-    expect(photos).to_contain_text("End of kit 1: your clinic takes these photos, after application 12")
+    expect(photos).to_contain_text("End of kit 1: you take these photos with this app, after application 12")
     expect(page.locator("#main")).not_to_contain_text("Before you start")

@@ -31,6 +31,11 @@ router.route("/plan", plan.render, { name: "plan", tab: "plan" });
 router.route("/settings", settings.render, { name: "settings", tab: "settings" });
 router.route("/sync", sync.render, { name: "sync", tab: "today" });
 router.route("/snooze/:id", snooze.render, { name: "snooze" });
+// The photo screens load on first use (the camera code stays out of the first load); the
+// service worker has them cached with the rest of the shell, so they open offline too.
+const lazy = (load, name) => (params, match) => load().then((m) => m[name](params, match));
+router.route("/photos", lazy(() => import("./screens/photos.js"), "render"), { name: "photos", tab: "photos" });
+router.route("/photos/:checkpoint/:view", lazy(() => import("./screens/capture.js"), "render"), { name: "capture" });
 router.route("/reminder/:id", snooze.reminder, { name: "snooze" });
 
 router.setGuard(async (match) => {
@@ -67,7 +72,7 @@ function renderSync(items) {
 
 function onSynced() {
   const name = router.currentRoute()?.options.name;
-  if (name === "today" || name === "plan" || name === "sync") router.render();
+  if (name === "today" || name === "plan" || name === "sync" || name === "photos") router.render();
 }
 
 async function boot() {

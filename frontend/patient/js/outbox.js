@@ -1,20 +1,27 @@
-// The outbox: completed applications and settings changes wait here until the server has
-// them. Replayed from the page (Background Sync is Chromium-only) on start, on sign-in, on
+// The outbox: completed applications, settings changes and photos wait here until the server
+// has them. A photo item holds its file's bytes (an ArrayBuffer, which every browser's
+// IndexedDB stores; Blobs were not always) and is sent as multipart/form-data with progress. Replayed from the page (Background Sync is Chromium-only) on start, on sign-in, on
 // `online` and when the app becomes visible. Each item keeps the Idempotency-Key made when it
 // was queued, so a replay after a lost response is recorded once. Each item belongs to the
 // account that queued it (item.owner) and is only ever sent with that account's session
 // (api.request's `owner`); other accounts neither see nor send it. Nothing is dropped
 // silently: an item the server refuses stays, marked failed, until the patient retries or
 // removes it.
-import { ApiError, request, session } from "/shared/api.js";
+import { ApiError, request, session, upload } from "/shared/api.js";
 import { plural } from "/shared/format.js";
 import * as db from "./db.js";
 import { me } from "./state.js";
 
 const listeners = new Set();
+const progressListeners = new Set();
 let replaying = null;
 
 export const onChange = (fn) => listeners.add(fn);
+// `fn(key, fraction)` while a photo item's bytes are leaving; returns a function that stops it.
+export function onProgress(fn) {
+  progressListeners.add(fn);
+  return () => progressListeners.delete(fn);
+}
 const notify = async () => {
   const items = await pending();
   listeners.forEach((fn) => fn(items));
@@ -30,7 +37,7 @@ export async function pending() {
 // Every item on this device, whoever queued it, without creating the database.
 export const stored = async () => ((await db.exists()) ? db.outboxAll().catch(() => []) : []);
 
-const NOUNS = { complete: "application", settings: "settings change" };
+const NOUNS = { complete: "application", settings: "settings change", photo: "photo" };
 
 // What the items are, in words: "1 application", "2 applications and 1 settings change".
 export function describe(items) {
@@ -42,7 +49,9 @@ export function describe(items) {
   return [...counts].map(([noun, n]) => plural(n, noun)).join(" and ");
 }
 
-export async function enqueue({ kind, method, path, body, label, number = null }) {
+// A photo item also carries `file` ({ data: ArrayBuffer, type, name }) and `fields` (the
+// form's other fields, strings).
+export async function enqueue({ kind, method, path, body, label, number = null, file = null, fields = null }) {
   const owner = me();
   if (!owner) throw new Error("signed out");
   const item = {
@@ -54,6 +63,8 @@ export async function enqueue({ kind, method, path, body, label, number = null }
     path,
     body,
     label,
+    file,
+    fields,
     queued_at: new Date().toISOString(),
     status: "waiting",
     attempts: 0,
@@ -93,9 +104,19 @@ async function drain() {
   return done;
 }
 
+function transmit(item) {
+  const headers = { "Idempotency-Key": item.key };
+  if (!item.file) return request(item.method, item.path, item.body, headers, { owner: item.owner });
+  const form = new FormData();
+  for (const [name, value] of Object.entries(item.fields || {})) form.append(name, value);
+  form.append("file", new Blob([item.file.data], { type: item.file.type }), item.file.name);
+  const onProgress = (fraction) => progressListeners.forEach((fn) => fn(item.key, fraction));
+  return upload(item.path, form, headers, { owner: item.owner, onProgress });
+}
+
 async function send(item, csrfRetried = false) {
   try {
-    const result = await request(item.method, item.path, item.body, { "Idempotency-Key": item.key }, { owner: item.owner });
+    const result = await transmit(item);
     await db.outboxDelete(item.key);
     return result || {};
   } catch (err) {
@@ -117,13 +138,17 @@ async function send(item, csrfRetried = false) {
 
 let started = false;
 let synced = () => {};
-// After any run in progress (it may have stopped on the session that just ended), a run of its own.
-const go = () =>
+// After any run in progress (it may have stopped on the session that just ended, or started
+// before the newest item was queued), a run of its own; what it sent.
+export const flush = () =>
   (replaying || Promise.resolve())
     .catch(() => {})
     .then(replay)
-    .then((done) => done.length && synced(done))
-    .catch(() => {});
+    .then((done) => {
+      if (done.length) synced(done);
+      return done;
+    });
+const go = () => flush().catch(() => {});
 
 // On start and on every sign-in: replay now, then whenever the device is back online or the app visible.
 export function start(onSynced) {

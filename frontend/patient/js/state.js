@@ -69,9 +69,9 @@ export async function restore() {
   }
 }
 
-// The answers kept for offline use: "today", "plan", "protocol" and "settings", each the
-// signed-in patient's own /api/me/<name>.
-const SNAPSHOTS = new Set(["today", "plan", "protocol", "settings"]);
+// The answers kept for offline use: "today", "plan", "protocol", "settings" and "photos", each
+// the signed-in patient's own /api/me/<name>.
+const SNAPSHOTS = new Set(["today", "plan", "protocol", "settings", "photos"]);
 
 // Fresh from the network when possible, else the stored copy (marked stale).
 export async function load(name) {

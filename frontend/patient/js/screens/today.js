@@ -77,7 +77,7 @@ export async function render() {
   }
   const kit = waiting && t.course.applications_per_kit ? kitAfter(t.course, t.course.applications_done + waiting) : t.kit;
   parts.push(kitCard(kit, waiting));
-  // The clinic takes the photos (the app cannot yet): only a date still ahead is shown.
+  // Only a date still ahead is shown here; photos already due are listed in the Photos tab.
   if (t.next_checkpoint && Date.parse(t.next_checkpoint.due_at) > Date.now()) parts.push(checkpointCard(t.next_checkpoint));
   parts.push(adherenceCard(t, waiting));
   if (pending.length) parts.push(pendingCard(pending));
@@ -158,12 +158,16 @@ function kitCard(kit, waiting) {
 }
 
 function checkpointCard(c) {
+  // The baseline is taken at the clinic visit; the later ones by the patient, in the Photos tab.
+  const inClinic = c.key === "baseline";
+  const who = inClinic ? "your clinic takes these photos" : "you take these photos with this app";
   return h(
     "div",
     { class: "card checkpoint" },
     h("h2", {}, "Next progress photos"),
-    h("p", {}, `${c.label}: your clinic takes these photos, after application ${c.after_application}, around ${day(c.due_at)}.`),
-    c.views && c.views.length ? h("p", { class: "hint" }, `Views: ${c.views.map((v) => v.label).join(", ")}.`) : null
+    h("p", {}, `${c.label}: ${who}, after application ${c.after_application}, around ${day(c.due_at)}.`),
+    c.views && c.views.length ? h("p", { class: "hint" }, `Views: ${c.views.map((v) => v.label).join(", ")}.`) : null,
+    inClinic ? null : link("How to take them", "#/photos")
   );
 }
 
