@@ -389,3 +389,27 @@ def test_outcome_measures_with_change_from_baseline(app, world, clinician, patie
     assert clinician.request("DELETE", f"{base}/end_of_course/crown").status_code == 204
     assert clinician.request("DELETE", f"{base}/end_of_course/crown").status_code == 404
     assert patient.get(base).status_code == 403
+
+
+def test_the_dispatchers_daily_sweep_removes_only_old_files_without_a_row(app, patient):
+    import os
+    import time
+
+    from anagen.photos.storage import new_key
+    from anagen.reminders import loop
+
+    photo = send(patient, photofiles.phone_jpeg()).get_json()
+    with app.app_context():
+        store = photo_storage()
+        old, fresh = new_key(1, "master.jpg"), new_key(1, "display.jpg")
+        for key in (old, fresh):
+            store.write(key, b"left by a crash", "image/jpeg")
+        two_hours_ago = time.time() - 7200
+        os.utime(store.root / old, (two_hours_ago, two_hours_ago))
+        for path in stored_files(app):  # the photo's own files are old too: still needed
+            if path.name != (store.root / fresh).name:
+                os.utime(path, (two_hours_ago, two_hours_ago))
+    assert loop.sweep_photo_files(app) == 1
+    with app.app_context():
+        assert not photo_storage().exists(old) and photo_storage().exists(fresh)  # an upload in flight
+    assert patient.get(photo["images"]["master"]).status_code == 200

@@ -1,6 +1,7 @@
 """The dispatcher process: an APScheduler tick that materialises and sends reminders, a job
 that registers newly uploaded follow-up photos onto their baseline (photos/alignment.py), and a
-daily job that purges rows whose use is over (housekeeping.py).
+daily job that purges rows whose use is over (housekeeping.py) and one that deletes photo files no
+photo needs (photos/uploads.py remove_orphans).
 
 On SIGTERM (supervisord's stop) it claims nothing more, finishes and records the batches in
 flight, then exits: nothing is left claimed for a lease to run out.
@@ -16,6 +17,8 @@ import threading
 from anagen.clock import utcnow
 from anagen.extensions import db
 from anagen.photos import alignment
+from anagen.photos import uploads as photo_uploads
+from anagen.photos.storage import photo_storage
 from anagen.reminders import dispatcher, heartbeat, housekeeping
 from anagen.reminders import occurrences as reminders
 from anagen.reminders.subscriptions import make_sender
@@ -55,6 +58,23 @@ def purge(app, now: datetime.datetime | None = None) -> dict[str, int] | None:
             db.session.remove()
     log.info("purged: %s", " ".join(f"{name}={n}" for name, n in counts.items()))
     return counts
+
+
+def sweep_photo_files(app) -> int | None:
+    """Delete photo files no photo needs (left by a crash between writing an upload's files and
+    committing its row, or by a withdrawal whose delete failed); how many, or None when it failed
+    (logged; the next day tries again)."""
+    with app.app_context():
+        try:
+            removed = photo_uploads.remove_orphans(photo_storage())
+        except Exception:
+            log.exception("photo file sweep failed")
+            return None
+        finally:
+            db.session.remove()
+    if removed:
+        log.info("photo files without a photo removed: %d", removed)
+    return removed
 
 
 def align_photos(app, state: dict) -> dict[str, int] | None:
@@ -147,6 +167,14 @@ def run(app, *, interval: float, batch_size: int, once: bool) -> None:
 
     scheduler.add_job(
         purge,
+        "interval",
+        seconds=PURGE_EVERY.total_seconds(),
+        args=(app,),
+        next_run_time=datetime.datetime.now(datetime.UTC) + PURGE_FIRST_AFTER,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        sweep_photo_files,
         "interval",
         seconds=PURGE_EVERY.total_seconds(),
         args=(app,),
