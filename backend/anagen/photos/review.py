@@ -8,6 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
+from anagen.clinic import flags as clinic_flags
 from anagen.clock import utcnow
 from anagen.errors import Conflict, InvalidInput
 from anagen.extensions import db
@@ -77,3 +78,27 @@ def awaiting_review_by_patient(clinic_id: int) -> dict[int, int]:
     """Photos awaiting review per patient of the clinic (patients with none are left out)."""
     query = awaiting_review_query(clinic_id).with_only_columns(Photo.patient_id, sa.func.count(Photo.id))
     return dict(db.session.execute(query.group_by(Photo.patient_id)).tuples().all())
+
+
+def _awaiting_review_since(ctx: clinic_flags.FlagContext):
+    """The newest photo of the patient nobody has reviewed yet (NULL when there is none): a later
+    upload raises an acknowledged flag again."""
+    return (
+        sa.select(sa.func.max(clinic_flags.epoch(Photo.uploaded_at)))
+        .where(
+            Photo.patient_id == ctx.patient_id,
+            Photo.status == PhotoStatus.ACTIVE,
+            Photo.reviewed_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+clinic_flags.register(
+    clinic_flags.Flag(
+        "photos_awaiting_review",
+        "Photos awaiting review",
+        "The patient sent photos that nobody at the clinic has reviewed yet.",
+        _awaiting_review_since,
+    )
+)
