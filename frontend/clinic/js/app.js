@@ -11,6 +11,7 @@ import { Notice } from "./ui.js";
 
 const NAV = [
   ["patients", "/", "Patients"],
+  ["photos", "/photos", "Photos to review"],
   ["enrol", "/enrol", "Enrol a patient"],
   ["admin", "/admin/staff", "Admin", true],
 ];
