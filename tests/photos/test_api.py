@@ -413,3 +413,25 @@ def test_the_dispatchers_daily_sweep_removes_only_old_files_without_a_row(app, p
     with app.app_context():
         assert not photo_storage().exists(old) and photo_storage().exists(fresh)  # an upload in flight
     assert patient.get(photo["images"]["master"]).status_code == 200
+
+
+def test_staff_take_the_baseline_before_the_patient_has_agreed_in_the_app_only_by_confirming(
+    app, world, clinician
+):
+    from anagen.models import Patient
+
+    with app.app_context():
+        db.session.get(Patient, world["patient"][0]).photo_consent_at = None
+        db.session.commit()
+    path = f"/api/clinic/patients/{world['patient'][0]}/photos"
+    refused = send(clinician, photofiles.phone_jpeg(), checkpoint="baseline", path=path)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "photo_consent_required"
+    assert "agreed in clinic" in refused.get_json()["error"]["message"]
+    taken = send(
+        clinician, photofiles.phone_jpeg(), checkpoint="baseline", path=path, consent_in_clinic="true"
+    )
+    assert taken.status_code == 201
+    with app.app_context():
+        assert db.session.get(Patient, world["patient"][0]).photo_consent_at is not None
+        events = db.session.scalars(sa.select(AuditEvent.event).order_by(AuditEvent.id)).all()
+    assert events[-2:] == ["photo_consent_recorded_in_clinic", "photo_uploaded"]

@@ -190,6 +190,7 @@ def upload(
     limits: pipeline.Limits,
     taken_at: dt.datetime | None = None,
     staff: StaffUser | None = None,
+    consent_in_clinic: bool = False,
     before_commit: Callable[[Photo], None] | None = None,
 ) -> Uploaded:
     """Receive one photo for a checkpoint and view of the patient's course. COMMITS.
@@ -200,9 +201,11 @@ def upload(
     row is ever without its files and no file is left without its row (`remove_orphans` sweeps up
     after a crash between the two).
     """
-    if patient.photo_consent_at is None:
+    if patient.photo_consent_at is None and not (staff is not None and consent_in_clinic):
         raise Forbidden(
-            "Photos can only be sent once you agree to share them with your clinic.",
+            "The patient has not agreed to share photos yet: confirm that they agreed in clinic."
+            if staff is not None
+            else "Photos can only be sent once you agree to share them with your clinic.",
             code="photo_consent_required",
         )
     course = require_course(patient.id)
@@ -217,6 +220,10 @@ def upload(
         return Uploaded(existing, created=False)
 
     processed = pipeline.process(data, declared_type, limits)
+    if patient.photo_consent_at is None:
+        # Staff taking the baseline before the patient has an account: the patient agreed in clinic
+        # (committed with the photo, audited by the caller).
+        patient.photo_consent_at = now
     written: list[str] = []
     try:
         keys = {}

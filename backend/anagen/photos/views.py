@@ -285,6 +285,18 @@ class UploadSchema(StrictSchema):
     taken_at = instant(load_default=None, allow_none=False)
 
 
+class ClinicUploadSchema(UploadSchema):
+    consent_in_clinic = fields.Boolean(
+        load_default=False,
+        truthy={"true", "1"},
+        falsy={"false", "0"},
+        metadata={
+            "description": "The patient agreed in clinic to share photos (needed while they have not agreed "
+            "in the app, e.g. at the baseline visit before they set up their account); recorded and audited"
+        },
+    )
+
+
 class ConsentSchema(StrictSchema):
     consent = StrictBoolean(required=True)
 
@@ -358,6 +370,7 @@ def _image_response(photo: Photo, size: str, download: bool = False) -> Response
 
 
 def _upload(patient: Patient, data: dict, staff=None, before_commit=None) -> uploads.Uploaded:
+    """The upload of the request's multipart body (the file is read here, within the body limit)."""
     file: FileStorage = data["file"]
     return uploads.upload(
         patient,
@@ -367,6 +380,7 @@ def _upload(patient: Patient, data: dict, staff=None, before_commit=None) -> upl
         declared_type=file.mimetype,
         taken_at=data["taken_at"],
         staff=staff,
+        consent_in_clinic=data.get("consent_in_clinic", False),
         store=photo_storage(),
         limits=_limits(),
         before_commit=before_commit,
@@ -468,7 +482,7 @@ def patient_photos(patient_id):
 @clinic_bp.post("/patients/<int:patient_id>/photos")
 @requires("staff")
 @limiter.limit(_upload_rate, key_func=_uploader_key)
-@clinic_bp.arguments(UploadSchema, location="multipart")
+@clinic_bp.arguments(ClinicUploadSchema, location="multipart")
 @clinic_bp.response(201, StaffPhotoSchema)
 @clinic_bp.alt_response(
     200, schema=StaffPhotoSchema, description="The same file was already sent to this view"
@@ -478,14 +492,14 @@ def upload_for_patient(data, patient_id):
     """A photo taken in clinic (the baseline), for the patient (multipart as the patient's upload)."""
     acct = account()
     patient = get_patient(acct, patient_id)
-    result = _upload(
-        patient,
-        data,
-        staff=acct.user,
-        before_commit=lambda photo: record_action(
-            acct, "photo_uploaded", "photo", photo.id, patient=patient.id
-        ),
-    )
+    consent_before = patient.photo_consent_at
+
+    def audit(photo: Photo) -> None:
+        if consent_before is None:
+            record_action(acct, "photo_consent_recorded_in_clinic", "patient", patient.id)
+        record_action(acct, "photo_uploaded", "photo", photo.id, patient=patient.id)
+
+    result = _upload(patient, data, staff=acct.user, before_commit=audit)
     return result.photo, 201 if result.created else 200
 
 
