@@ -69,6 +69,7 @@ def test_photo_taken_offline_waits_on_the_phone_and_is_sent_when_back_online(pag
     patient, _course, email, password = _due_patient(enrolled)
     sign_in(page, email, password)
     wait_for_service_worker(page)
+    expect(page.locator(".due-photos")).to_contain_text("End of kit 1: 5 views to take")
     _open_photos(page)
     card = page.locator("section.checkpoint", has=page.locator("#cp-end_of_kit_1"))
     expect(card).to_contain_text("0 of 5 views done")
@@ -109,6 +110,8 @@ def test_photo_taken_offline_waits_on_the_phone_and_is_sent_when_back_online(pag
     expect(card.locator("img.thumb")).to_have_count(1)
     photos = patient_photos(patient.id)
     assert [(p.checkpoint, p.view, p.status) for p in photos] == [("end_of_kit_1", "crown", "active")]
+    page.get_by_role("link", name="Today", exact=True).click()
+    expect(page.locator(".due-photos")).to_contain_text("End of kit 1: 1 of 5 views taken.")
 
 
 def test_live_camera_with_outline_ghost_and_upload_progress(camera_page, enrolled, clinic_admin):
@@ -124,7 +127,9 @@ def test_live_camera_with_outline_ghost_and_upload_progress(camera_page, enrolle
     page.heading("Parting line")
     ghost = page.locator("img.ghost")
     expect(ghost).to_be_visible()
+    # The last photo, fetched with the session and shown from a blob: URL (the CSP allows blob: images).
     page.wait_for_function("() => document.querySelector('img.ghost').naturalWidth > 0")
+    assert ghost.get_attribute("src").startswith("blob:")
     page.get_by_label("Show my last photo of this view to line up with").uncheck()
     expect(ghost).to_be_hidden()
     page.get_by_label("Show my last photo of this view to line up with").check()
@@ -238,6 +243,30 @@ def test_clinic_comments_and_withdrawing_a_photo_sent_by_mistake(page, enrolled,
     ]
 
 
+def test_without_consent_the_photos_screen_asks_first(page, enrolled):
+    from anagen.extensions import db
+    from anagen.models import Patient
+
+    patient, _course, email, password = _due_patient(enrolled)
+    db.session.get(Patient, patient.id).photo_consent_at = None
+    db.session.commit()
+    sign_in(page, email, password)
+    page.goto("/#/photos/end_of_kit_1/crown")
+    page.heading("Crown from above")
+    expect(page.locator("#main")).to_contain_text("You have not agreed to share your photos")
+    page.get_by_role("link", name="Decide on the Photos screen").click()
+    page.heading("Progress photos")
+    consent = page.locator("form.consent")
+    page.check_screen("photos-consent")
+    consent.get_by_label("I agree to share my treatment photos with Northfield Hair Clinic.").check()
+    consent.get_by_role("button", name="Save").click()
+    expect(consent).to_have_count(0)
+    db.session.rollback()
+    assert db.session.get(Patient, patient.id).photo_consent_at is not None
+    page.goto("/#/photos/end_of_kit_1/crown")
+    expect(page.get_by_role("button", name="Take or choose a photo")).to_be_visible()
+
+
 def test_the_checkpoint_reminder_opens_the_photos(page, enrolled):
     from anagen.reminders.dispatcher import SCREENS
 
@@ -264,6 +293,12 @@ def test_camera_screen_fits_small_and_landscape(camera_page, enrolled, options):
     page.heading("Crown from above")
     if options is SMALL:
         page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+        page.goto("/#/photos")
+        page.heading("Progress photos")
+        assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.check_screen("photos-320")
+        page.goto("/#/photos/end_of_kit_1/crown")
+        page.heading("Crown from above")
     page.get_by_role("button", name="Start the camera").click()
     take = page.get_by_role("button", name="Take photo")
     expect(take).to_be_visible()

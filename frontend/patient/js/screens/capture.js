@@ -44,6 +44,18 @@ export async function render({ checkpoint, view }) {
   const index = views.findIndex((v) => v.key === view);
   if (!cp || index < 0 || !capturable(cp)) return go("/photos", { replace: true });
   const v = views[index];
+  if (data.consent_given === false) {
+    // The server would refuse the photo: first the patient's agreement, on the Photos screen.
+    const name = await clinicName(data);
+    if (!live()) return;
+    show(
+      h("section", { class: "screen" },
+        h("h1", {}, v.label),
+        alert(`You have not agreed to share your photos with ${name}, so the app cannot send them.`, "warn"),
+        h("a", { class: "btn primary", href: `#${photosPath()}` }, "Decide on the Photos screen"))
+    );
+    return;
+  }
   const ghost = ghostFor(data, checkpoint, view);
   const ghostSrc = ghost ? await ghostImage(ghost, view) : null;
   const clinic = await clinicName(data);

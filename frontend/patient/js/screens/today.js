@@ -5,6 +5,7 @@ import { h, show, screen, alert, button, link } from "/shared/dom.js";
 import { when, day, dayKey, relative, plural } from "/shared/format.js";
 import { go, lease } from "../router.js";
 import { startSession } from "./session.js";
+import { loadPhotos, waitingPhotos, capturable } from "../photodata.js";
 
 const STATUS = {
   due: ["Due now", "is-due"],
@@ -47,9 +48,12 @@ function kitAfter(c, done) {
 
 export async function render() {
   const live = lease();
+  let photos = null;
   show(screen("Today", h("p", { class: "loading", role: "status" }, "Loading your course…")));
   let result;
   try {
+    // The photos due now come from the photo book, asked for alongside (Today still shows without it).
+    photos = loadPhotos().catch(() => null);
     result = await load("today");
   } catch (err) {
     if (!live()) return;
@@ -58,6 +62,8 @@ export async function render() {
     return;
   }
   const t = result.data;
+  const book = await photos;
+  const duePhotos = book ? photosDue(book.data, await waitingPhotos()) : null;
   const pending = await outbox.pending();
   const inProgress = await mine("session");
   if (!live()) return;
@@ -77,8 +83,9 @@ export async function render() {
   }
   const kit = waiting && t.course.applications_per_kit ? kitAfter(t.course, t.course.applications_done + waiting) : t.kit;
   parts.push(kitCard(kit, waiting));
-  // Only a date still ahead is shown here; photos already due are listed in the Photos tab.
-  if (t.next_checkpoint && Date.parse(t.next_checkpoint.due_at) > Date.now()) parts.push(checkpointCard(t.next_checkpoint));
+  if (duePhotos) parts.push(photosDueCard(duePhotos));
+  // The next checkpoint's date while it is still ahead (those already due: the card above).
+  else if (t.next_checkpoint && Date.parse(t.next_checkpoint.due_at) > Date.now()) parts.push(checkpointCard(t.next_checkpoint));
   parts.push(adherenceCard(t, waiting));
   if (pending.length) parts.push(pendingCard(pending));
   parts.push(messagesCard(t));
@@ -168,6 +175,27 @@ function checkpointCard(c) {
     h("p", {}, `${c.label}: ${who}, after application ${c.after_application}, around ${day(c.due_at)}.`),
     c.views && c.views.length ? h("p", { class: "hint" }, `Views: ${c.views.map((v) => v.label).join(", ")}.`) : null,
     inClinic ? null : link("How to take them", "#/photos")
+  );
+}
+
+// The first checkpoint the patient takes that is due (or about to be) with views still to take.
+function photosDue(book, waiting) {
+  for (const cp of book.checkpoints || []) {
+    if (cp.ad_hoc || !capturable(cp)) continue;
+    const views = cp.views || [];
+    const done = views.filter((v) => v.done || waiting.has(`${cp.key}/${v.view}`)).length;
+    if (done < views.length) return { cp, done, total: views.length };
+  }
+  return null;
+}
+
+function photosDueCard({ cp, done, total }) {
+  return h(
+    "div",
+    { class: "card checkpoint due-photos" },
+    h("h2", {}, "Progress photos due"),
+    h("p", {}, done ? `${cp.label}: ${done} of ${total} views taken.` : `${cp.label}: ${total} views to take, a few minutes in good light.`),
+    link(done ? "Take the rest" : "Take your photos", "#/photos", "primary")
   );
 }
 
