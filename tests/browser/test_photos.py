@@ -243,6 +243,23 @@ def test_clinic_comments_and_withdrawing_a_photo_sent_by_mistake(page, enrolled,
     ]
 
 
+def test_an_extra_photo_between_checkpoints(page, enrolled):
+    patient, _course, email, password = enrolled()  # early in the course: no checkpoint due
+    sign_in(page, email, password)
+    page.get_by_role("link", name="Photos", exact=True).click()
+    page.heading("Progress photos")
+    page.get_by_role("link", name="Extra photo: Left temple").click()
+    page.heading("Left temple")
+    expect(page.locator(".course-label")).to_have_text("Extra photos")
+    page.locator("#photo-file").set_input_files(
+        files=[{"name": "IMG_0004.jpg", "mimeType": "image/jpeg", "buffer": scalp_jpeg(seed=6)}]
+    )
+    page.get_by_role("button", name="Send to Northfield Hair Clinic").click()
+    expect(page.get_by_role("status").filter(has_text="Sent to Northfield Hair Clinic.")).to_be_visible()
+    expect(page.locator("#main")).to_contain_text("Thank you.")
+    assert [(p.checkpoint, p.view) for p in patient_photos(patient.id)] == [("ad_hoc", "left_temple")]
+
+
 def test_without_consent_the_photos_screen_asks_first(page, enrolled):
     from anagen.extensions import db
     from anagen.models import Patient

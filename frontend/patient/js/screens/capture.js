@@ -10,7 +10,7 @@ import * as outbox from "../outbox.js";
 import { h, show, alert, notice, button } from "/shared/dom.js";
 import { go, lease } from "../router.js";
 import { outline } from "../outlines.js";
-import { loadPhotos, ghostFor, ghostImage, clinicName, photosPath, viewsOf, capturable } from "../photodata.js";
+import { loadPhotos, ghostFor, ghostImage, clinicName, photosPath, viewsOf, capturable, waitingPhotos } from "../photodata.js";
 
 const TIMER_SECONDS = 5;
 
@@ -59,17 +59,18 @@ export async function render({ checkpoint, view }) {
   const ghost = ghostFor(data, checkpoint, view);
   const ghostSrc = ghost ? await ghostImage(ghost, view) : null;
   const clinic = await clinicName(data);
+  const queued = await waitingPhotos();
   if (!live()) {
     if (ghostSrc) URL.revokeObjectURL(ghostSrc);
     return;
   }
   ghostUrl = ghostSrc;
-  new Capture({ data, cp, v, views, index, ghostSrc, clinic }).show();
+  new Capture({ data, cp, v, views, index, ghostSrc, clinic, queued }).show();
 }
 
 class Capture {
-  constructor({ data, cp, v, views, index, ghostSrc, clinic }) {
-    Object.assign(this, { data, cp, v, views, index, ghostSrc, clinic });
+  constructor({ data, cp, v, views, index, ghostSrc, clinic, queued }) {
+    Object.assign(this, { data, cp, v, views, index, ghostSrc, clinic, queued });
     this.facing = "environment";
     this.photo = null; // { blob, name, taken_at }
     this.timer = false; // the self-timer
@@ -91,7 +92,7 @@ class Capture {
     });
     this.ghost = this.ghostSrc ? h("img", { class: "ghost", alt: "", src: this.ghostSrc }) : null;
     if (this.ghost) this.ghost.addEventListener("error", () => this.ghost && (this.ghost.hidden = true));
-    this.hint = h("p", { class: "stage-hint" }, "Start the camera, or take a photo with your phone's camera app.");
+    this.hint = h("p", { class: "stage-hint" });
     this.count = h("p", { class: "stage-count", "aria-hidden": "true", hidden: true });
     this.stage = h("div", { class: "stage" }, this.video, this.review, this.ghost, outline(v), this.hint, this.count);
     // What the screen says: shown in `status`, and read out through one live region that is
@@ -110,7 +111,7 @@ class Capture {
       h("section", { class: "screen capture" },
         h("div", { class: "capture-head" },
           h("h1", {}, v.label),
-          h("p", { class: "course-label" }, `${cp.label} · view ${index + 1} of ${views.length}`),
+          h("p", { class: "course-label" }, cp.ad_hoc ? cp.label : `${cp.label} · view ${index + 1} of ${views.length}`),
           h("p", { class: "step-text" }, v.guidance),
           tips.length ? h("details", { class: "tips" }, h("summary", {}, "Tips for a photo your clinic can compare"), h("ul", {}, tips.map((t) => h("li", {}, t)))) : null),
         this.stage,
@@ -133,6 +134,7 @@ class Capture {
     const running = camera.live();
     this.video.hidden = !running;
     this.hint.hidden = running;
+    this.hint.textContent = "Start the camera, or take a photo with your phone's camera app.";
     if (message) this.say(message, "warn");
     else this.status.replaceChildren();
     const buttons = [];
@@ -289,19 +291,20 @@ class Capture {
 
   // A view is done when the clinic has an active photo of it at this checkpoint, or one waits to be sent.
   isDone(key) {
-    return this.finished.has(key) || (this.data.photos || []).some((p) => p.checkpoint === this.cp.key && p.view === key && p.status === "active");
+    return this.finished.has(key) || this.queued.has(`${this.cp.key}/${key}`) || (this.cp.views || []).some((v) => v.view === key && v.done);
   }
 
   sent() {
     release();
     this.finished.add(this.v.key);
+    // The checkpoint's next view still to take (an extra photo is one photo: no next).
     const later = this.views.slice(this.index + 1).concat(this.views.slice(0, this.index));
-    const next = later.find((v) => !this.isDone(v.key));
+    const next = this.cp.ad_hoc ? null : later.find((v) => !this.isDone(v.key));
     this.say(`Sent to ${this.clinic}.`, "ok");
     this.controls.replaceChildren(
       next
         ? h("a", { class: "btn primary big", href: `#${photosPath(this.cp.key, next.key)}` }, `Next: ${next.label}`)
-        : h("p", {}, `That was the last view of ${this.cp.label}. Thank you.`),
+        : h("p", {}, this.cp.ad_hoc ? "Thank you." : `That was the last view of ${this.cp.label}. Thank you.`),
       h("a", { class: `btn ${next ? "secondary" : "primary"}`, href: `#${photosPath()}` }, "See your photos")
     );
     this.controls.querySelector("a").focus();
