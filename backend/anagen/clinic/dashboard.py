@@ -112,193 +112,238 @@ class Dashboard:
     patients: list[Row]
 
 
-def _protocol_value(course, pv, name: str):
-    """A protocol parameter of a course: its override, else its protocol version's, else the default."""
-    return sa.func.coalesce(
-        course.c.protocol_overrides[name].as_integer(),
-        pv.c.definition[name].as_integer(),
-        _DEFAULTS[name],
-    )
+def _materialized(select: sa.Select, name: str) -> sa.CTE:
+    """A CTE computed once (PostgreSQL would otherwise inline it and may rescan it per row)."""
+    return select.cte(name).prefix_with("MATERIALIZED")
 
 
 def _asof(course, now):
     """Now, or the instant a paused or ended course stopped: its statuses stop moving then."""
     return sa.case(
         (course.c.status == "paused", sa.func.coalesce(epoch(course.c.paused_at), now)),
-        (course.c.status == "ended", sa.func.coalesce(epoch(course.c.ended_at), now)),
+        (
+            course.c.status == "ended",
+            sa.func.coalesce(epoch(course.c.paused_at), epoch(course.c.ended_at), now),
+        ),
         else_=now,
     )
 
 
 def _rows(clinic_id: int, now: dt.datetime, patient_id: int | None = None) -> sa.Subquery:
-    """One row per patient of the clinic (or just one patient) with every figure and flag."""
+    """One row per patient of the clinic (or just one patient) with every figure and flag.
+
+    Built from materialized CTEs, each computed once: the current course of each patient, the
+    protocol parameters, one pass over the courses' applications (grouped per course), one over
+    the patients' devices, invites and acknowledgements (grouped per patient), then the patients
+    joined to those two. Few joins and no CTE rescanned per row keep the plan cheap even when the
+    planner's row estimates are wrong (tables never analysed)."""
     now_e = sa.literal(now.timestamp(), sa.Float)
     in_scope = [_P.c.clinic_id == clinic_id, _P.c.active.is_(True)]
     if patient_id is not None:
         in_scope.append(_P.c.id == patient_id)
     patients = sa.select(_P.c.id).where(*in_scope)
-    current = (
-        sa.select(_C.c.patient_id, sa.func.max(_C.c.id).label("course_id"))
+    current = _materialized(
+        sa.select(sa.func.max(_C.c.id).label("course_id"))
         .where(_C.c.patient_id.in_(patients))
-        .group_by(_C.c.patient_id)
-        .subquery("cur")
+        .group_by(_C.c.patient_id),
+        "cur",
     )
     course_ids = sa.select(current.c.course_id)
-
-    # Per course: counts, last and next application, the last miss, the last flagged check-in.
-    c2, pv2 = _C.alias("c2"), _PV.alias("pv2")
-    window = _protocol_value(c2, pv2, "on_time_window_hours") * 3600
-    due, done = epoch(_PA.c.due_at), epoch(_PA.c.completed_at)
-    missed = sa.and_(_PA.c.completed_at.is_(None), due + window <= _asof(c2, now_e))
-    agg = (
+    # The protocol parameters each course needs, read once per protocol version (its definition
+    # is a JSON document: read per application row it would cost more than the whole query).
+    pv_params = _materialized(
         sa.select(
-            _PA.c.course_id,
-            sa.func.count(_PA.c.id).label("total"),
-            sa.func.count(_PA.c.completed_at).label("done"),
-            sa.func.sum(sa.case((missed, 1), else_=0)).label("missed"),
-            sa.func.sum(
-                sa.case((sa.and_(_PA.c.completed_at.is_not(None), done > due + window), 1), else_=0)
-            ).label("late"),
-            sa.func.max(_PA.c.completed_at).label("last_done_at"),
-            sa.func.min(sa.case((_PA.c.completed_at.is_(None), _PA.c.due_at))).label("next_due_at"),
-            sa.func.max(sa.case((missed, due + window))).label("last_miss_at"),
-            sa.func.max(sa.case((_LOG.c.flagged.is_(True), epoch(_LOG.c.completed_at)))).label(
-                "side_effect_at"
-            ),
+            _PV.c.id,
+            _PV.c.definition["on_time_window_hours"].as_integer().label("window_hours"),
+            _PV.c.definition["course_weeks"].as_integer().label("weeks"),
+            _PV.c.definition["applications_per_kit"].as_integer().label("per_kit"),
+        ).where(_PV.c.id.in_(sa.select(_C.c.protocol_version_id).where(_C.c.id.in_(course_ids)))),
+        "pv_params",
+    )
+    # Applications are recorded in order: the ones done are 1..done.
+    done_counts = _materialized(
+        sa.select(_PA.c.course_id, sa.func.count(_PA.c.completed_at).label("done"))
+        .where(_PA.c.course_id.in_(course_ids))
+        .group_by(_PA.c.course_id),
+        "done_counts",
+    )
+    courses = _materialized(
+        sa.select(
+            _C.c.id,
+            _C.c.patient_id,
+            _C.c.status,
+            _C.c.first_application_at,
+            (
+                sa.func.coalesce(
+                    _C.c.protocol_overrides["on_time_window_hours"].as_integer(),
+                    pv_params.c.window_hours,
+                    _DEFAULTS["on_time_window_hours"],
+                )
+                * 3600
+            ).label("window_s"),
+            sa.func.coalesce(pv_params.c.weeks, _DEFAULTS["course_weeks"]).label("weeks_total"),
+            sa.func.coalesce(pv_params.c.per_kit, _DEFAULTS["applications_per_kit"]).label("per_kit"),
+            _asof(_C, now_e).label("asof"),
+            sa.func.coalesce(done_counts.c.done, 0).label("done"),
         )
         .select_from(
-            _PA.join(c2, c2.c.id == _PA.c.course_id)
-            .join(pv2, pv2.c.id == c2.c.protocol_version_id)
-            .outerjoin(_LOG, _LOG.c.planned_application_id == _PA.c.id)
-        )
-        .where(_PA.c.course_id.in_(course_ids))
-        .group_by(_PA.c.course_id)
-        .subquery("agg")
-    )
-
-    # The lateness of the last at-home completions, newest first.
-    ranked = (
-        sa.select(
-            _PA.c.course_id,
-            (done - due).label("lateness"),
-            done.label("done_at"),
-            sa.func.row_number().over(partition_by=_PA.c.course_id, order_by=_PA.c.number.desc()).label("rn"),
-        )
-        .where(_PA.c.course_id.in_(course_ids), _PA.c.completed_at.is_not(None), _PA.c.in_clinic.is_(False))
-        .subquery("ranked")
-    )
-    nth = lambda n, col: sa.func.max(sa.case((ranked.c.rn == n, col)))  # noqa: E731
-    drift = (
-        sa.select(
-            ranked.c.course_id,
-            sa.func.count().label("n"),
-            *(
-                nth(i, ranked.c.lateness).label(f"late_{i}")
-                for i in range(1, flag_defs.DRIFT_APPLICATIONS + 1)
-            ),
-            nth(1, ranked.c.done_at).label("latest_at"),
-        )
-        .where(ranked.c.rn <= flag_defs.DRIFT_APPLICATIONS)
-        .group_by(ranked.c.course_id)
-        .subquery("drift")
-    )
-
-    # When the next kit became needed soon: the completion that left KIT_LEAD applications in a
-    # kit while the kit after it is not dispatched.
-    kit_last = (
-        sa.select(_PA.c.course_id, _PA.c.kit_number, sa.func.max(_PA.c.number).label("last"))
-        .where(_PA.c.course_id.in_(course_ids))
-        .group_by(_PA.c.course_id, _PA.c.kit_number)
-        .subquery("kit_last")
-    )
-    trigger, following = _PA.alias("trigger"), _KIT.alias("following")
-    kit_need = (
-        sa.select(trigger.c.course_id, sa.func.min(epoch(trigger.c.completed_at)).label("needed_at"))
-        .select_from(
-            trigger.join(
-                kit_last,
-                sa.and_(
-                    kit_last.c.course_id == trigger.c.course_id, kit_last.c.kit_number == trigger.c.kit_number
-                ),
-            ).join(
-                following,
-                sa.and_(
-                    following.c.course_id == trigger.c.course_id,
-                    following.c.number == trigger.c.kit_number + 1,
-                ),
+            _C.join(pv_params, pv_params.c.id == _C.c.protocol_version_id).outerjoin(
+                done_counts, done_counts.c.course_id == _C.c.id
             )
         )
-        .where(
-            trigger.c.course_id.in_(course_ids),
-            trigger.c.number == kit_last.c.last - flag_defs.KIT_LEAD_APPLICATIONS,
-            trigger.c.completed_at.is_not(None),
-            following.c.dispatched_at.is_(None),
-        )
-        .group_by(trigger.c.course_id)
-        .subquery("kit_need")
+        .where(_C.c.id.in_(course_ids)),
+        "courses",
     )
 
-    devices = (
+    # Every application of those courses with its check-in and the kit after its own. No window
+    # function is needed: the ones done are 1..done, and kit k ends with application k * per_kit
+    # (protocol/kit.py).
+    following = _KIT.alias("following")
+    apps = (
         sa.select(
-            _SUB.c.patient_id,
-            sa.func.sum(sa.case((_SUB.c.failed_at.is_(None), 1), else_=0)).label("working"),
-            sa.func.max(epoch(_SUB.c.failed_at)).label("last_failed_at"),
+            _PA.c.course_id,
+            _PA.c.number,
+            _PA.c.completed_at,
+            _PA.c.due_at,
+            _PA.c.in_clinic,
+            epoch(_PA.c.due_at).label("due_e"),
+            epoch(_PA.c.completed_at).label("done_e"),
+            _PA.c.kit_number,
+            _LOG.c.flagged,
+            epoch(_LOG.c.completed_at).label("log_e"),
+            following.c.id.label("following_kit"),
+            following.c.dispatched_at.label("following_dispatched_at"),
         )
-        .where(_SUB.c.patient_id.in_(patients))
-        .group_by(_SUB.c.patient_id)
-        .subquery("devices")
-    )
-    invites = (
-        sa.select(
-            _INV.c.patient_id,
-            sa.func.max(epoch(_INV.c.created_at)).label("last_issued_at"),
-            sa.func.max(epoch(_INV.c.used_at)).label("last_used_at"),
+        .select_from(
+            _PA.outerjoin(_LOG, _LOG.c.planned_application_id == _PA.c.id).outerjoin(
+                following,
+                sa.and_(following.c.course_id == _PA.c.course_id, following.c.number == _PA.c.kit_number + 1),
+            )
         )
-        .where(_INV.c.patient_id.in_(patients))
-        .group_by(_INV.c.patient_id)
-        .subquery("invites")
+        .where(_PA.c.course_id.in_(course_ids))
+        .subquery("apps")
     )
-    registered = flag_defs.flags()
-    acks = (
+    a = apps.c
+    window = courses.c.window_s
+    missed = sa.and_(a.completed_at.is_(None), a.due_e + window <= courses.c.asof)
+
+    def nth_done(n: int):
+        """The n-th latest application done (1 = the latest), if it was an at-home one."""
+        return sa.and_(a.number == courses.c.done - n + 1, a.in_clinic.is_(False))
+
+    def ranked(n: int, col):
+        return sa.func.max(sa.case((nth_done(n), col)))
+
+    kit_trigger = sa.and_(
+        a.number == a.kit_number * courses.c.per_kit - flag_defs.KIT_LEAD_APPLICATIONS,
+        a.completed_at.is_not(None),
+        a.following_kit.is_not(None),
+        a.following_dispatched_at.is_(None),
+    )
+    per_course = _materialized(
         sa.select(
-            _ACK.c.patient_id,
+            courses.c.id,
+            courses.c.patient_id,
+            courses.c.status,
+            courses.c.weeks_total,
+            courses.c.asof,
+            epoch(courses.c.first_application_at).label("first_e"),
+            sa.func.count().label("total"),
+            sa.func.count(a.completed_at).label("done"),
+            sa.func.sum(sa.case((missed, 1), else_=0)).label("missed"),
+            sa.func.sum(
+                sa.case((sa.and_(a.completed_at.is_not(None), a.done_e > a.due_e + window), 1), else_=0)
+            ).label("late"),
+            sa.func.max(a.completed_at).label("last_done_at"),
+            sa.func.min(sa.case((a.completed_at.is_(None), a.due_at))).label("next_due_at"),
+            sa.func.max(sa.case((missed, a.due_e + window))).label("last_miss_at"),
+            sa.func.max(sa.case((a.flagged.is_(True), a.log_e))).label("side_effect_at"),
+            sa.func.sum(
+                sa.case(
+                    (sa.or_(*(nth_done(n) for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1))), 1), else_=0
+                )
+            ).label("drift_n"),
             *(
-                sa.func.max(sa.case((_ACK.c.flag == f.key, epoch(_ACK.c.event_at)))).label(f"ack_{f.key}")
-                for f in registered
+                ranked(n, a.done_e - a.due_e).label(f"late_{n}")
+                for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1)
             ),
+            ranked(1, a.done_e).label("latest_home_at"),
+            sa.func.min(sa.case((kit_trigger, a.done_e))).label("kit_needed_at"),
         )
-        .where(_ACK.c.patient_id.in_(patients))
-        .group_by(_ACK.c.patient_id)
-        .subquery("acks")
+        .select_from(courses.join(apps, a.course_id == courses.c.id))
+        .group_by(
+            courses.c.id,
+            courses.c.patient_id,
+            courses.c.status,
+            courses.c.weeks_total,
+            courses.c.asof,
+            courses.c.first_application_at,
+        ),
+        "per_course",
     )
 
-    c, pv = _C.alias("c"), _PV.alias("pv")
-    asof = _asof(c, now_e)
+    # Per patient: working devices, invites, and the latest acknowledged event of each flag.
+    registered = flag_defs.flags()
+    null = sa.null()
+
+    def part(patient_col, working=null, failed=null, issued=null, used=null, ack_flag=None, ack_at=null):
+        return sa.select(
+            patient_col.label("patient_id"),
+            sa.cast(working, sa.Integer).label("working"),
+            sa.cast(failed, sa.Float).label("failed_e"),
+            sa.cast(issued, sa.Float).label("issued_e"),
+            sa.cast(used, sa.Float).label("used_e"),
+            sa.cast(ack_flag if ack_flag is not None else null, sa.String).label("ack_flag"),
+            sa.cast(ack_at, sa.Float).label("ack_e"),
+        )
+
+    facts = sa.union_all(
+        part(
+            _SUB.c.patient_id,
+            working=sa.case((_SUB.c.failed_at.is_(None), 1), else_=0),
+            failed=epoch(_SUB.c.failed_at),
+        ).where(_SUB.c.patient_id.in_(patients)),
+        part(_INV.c.patient_id, issued=epoch(_INV.c.created_at), used=epoch(_INV.c.used_at)).where(
+            _INV.c.patient_id.in_(patients)
+        ),
+        part(_ACK.c.patient_id, ack_flag=_ACK.c.flag, ack_at=epoch(_ACK.c.event_at)).where(
+            _ACK.c.patient_id.in_(patients)
+        ),
+    ).subquery("facts")
+    f = facts.c
+    per_patient = _materialized(
+        sa.select(
+            f.patient_id,
+            sa.func.sum(f.working).label("working"),
+            sa.func.count(f.working).label("devices"),
+            sa.func.max(f.failed_e).label("last_failed_at"),
+            sa.func.max(f.issued_e).label("last_issued_at"),
+            sa.func.max(f.used_e).label("last_used_at"),
+            *(
+                sa.func.max(sa.case((f.ack_flag == flag.key, f.ack_e))).label(f"ack_{flag.key}")
+                for flag in registered
+            ),
+        ).group_by(f.patient_id),
+        "per_patient",
+    )
+
+    c, pp = per_course.c, per_patient.c
     ctx = FlagContext(
         patient_id=_P.c.id,
-        course_id=c.c.id,
-        course_status=c.c.status,
+        course_id=c.id,
+        course_status=c.status,
         password_set=_P.c.password_hash.is_not(None),
         patient_created=epoch(_P.c.created_at),
-        asof=asof,
+        asof=c.asof,
         now=now_e,
-        agg=agg,
-        drift=drift,
-        kit_need=kit_need,
-        devices=devices,
-        invites=invites,
+        course=per_course,
+        patient=per_patient,
     )
-    events = {f.key: f.event_at(ctx) for f in registered}
-    active = {
-        key: sa.and_(
-            event.is_not(None),
-            sa.or_(acks.c[f"ack_{key}"].is_(None), event > acks.c[f"ack_{key}"] + SAME_EVENT),
-        )
-        for key, event in events.items()
-    }
-    done_n, missed_n = sa.func.coalesce(agg.c.done, 0), sa.func.coalesce(agg.c.missed, 0)
+    done_n, missed_n = sa.func.coalesce(c.done, 0), sa.func.coalesce(c.missed, 0)
     due_so_far = done_n + missed_n
-    return (
+    # The figures and each flag's event instant, computed once per patient (a flag's expression
+    # may hold a correlated subquery: the flags' states below read the column, not the expression).
+    base = _materialized(
         sa.select(
             _P.c.id,
             _P.c.first_name,
@@ -306,38 +351,42 @@ def _rows(clinic_id: int, now: dt.datetime, patient_id: int | None = None) -> sa
             _P.c.email,
             _P.c.time_zone,
             _P.c.password_hash.is_not(None).label("invite_redeemed"),
-            c.c.id.label("course_id"),
-            c.c.status.label("course_status"),
-            _protocol_value(c, pv, "course_weeks").label("weeks_total"),
-            (sa.cast((asof - epoch(c.c.first_application_at)) / WEEK, sa.Integer) + 1).label("week"),
+            c.id.label("course_id"),
+            c.status.label("course_status"),
+            c.weeks_total,
+            (sa.cast((c.asof - c.first_e) / WEEK, sa.Integer) + 1).label("week"),
             done_n.label("done"),
-            sa.func.coalesce(agg.c.total, 0).label("total"),
+            sa.func.coalesce(c.total, 0).label("total"),
             missed_n.label("missed"),
-            sa.func.coalesce(agg.c.late, 0).label("late"),
+            sa.func.coalesce(c.late, 0).label("late"),
             # protocol/engine.py's _percent: rounded half up, 100 when nothing was due yet.
-            sa.case((due_so_far == 0, 100), else_=(200 * done_n + due_so_far) / (2 * due_so_far)).label(
+            sa.case((due_so_far == 0, 100), else_=(200 * done_n + due_so_far) // (2 * due_so_far)).label(
                 "adherence"
             ),
-            agg.c.last_done_at,
-            sa.case((c.c.status == "active", agg.c.next_due_at)).label("next_due_at"),
-            *(event.label(f"ev_{key}") for key, event in events.items()),
-            *(expr.label(f"on_{key}") for key, expr in active.items()),
-            sum((sa.case((expr, 1), else_=0) for expr in active.values()), sa.literal(0)).label("flag_count"),
+            c.last_done_at,
+            sa.case((c.status == "active", c.next_due_at)).label("next_due_at"),
+            *(flag.event_at(ctx).label(f"ev_{flag.key}") for flag in registered),
+            *(pp[f"ack_{flag.key}"] for flag in registered),
         )
         .select_from(
-            _P.outerjoin(current, current.c.patient_id == _P.c.id)
-            .outerjoin(c, c.c.id == current.c.course_id)
-            .outerjoin(pv, pv.c.id == c.c.protocol_version_id)
-            .outerjoin(agg, agg.c.course_id == c.c.id)
-            .outerjoin(drift, drift.c.course_id == c.c.id)
-            .outerjoin(kit_need, kit_need.c.course_id == c.c.id)
-            .outerjoin(devices, devices.c.patient_id == _P.c.id)
-            .outerjoin(invites, invites.c.patient_id == _P.c.id)
-            .outerjoin(acks, acks.c.patient_id == _P.c.id)
+            _P.outerjoin(per_course, c.patient_id == _P.c.id).outerjoin(per_patient, pp.patient_id == _P.c.id)
         )
-        .where(*in_scope)
-        .subquery("rows")
+        .where(*in_scope),
+        "base",
     )
+    b = base.c
+    active = {
+        flag.key: sa.and_(
+            b[f"ev_{flag.key}"].is_not(None),
+            sa.or_(b[f"ack_{flag.key}"].is_(None), b[f"ev_{flag.key}"] > b[f"ack_{flag.key}"] + SAME_EVENT),
+        )
+        for flag in registered
+    }
+    return sa.select(
+        base,
+        *(expr.label(f"on_{key}") for key, expr in active.items()),
+        sum((sa.case((expr, 1), else_=0) for expr in active.values()), sa.literal(0)).label("flag_count"),
+    ).subquery("rows")
 
 
 def _filters(rows: sa.Subquery, query: Query) -> list:
@@ -403,36 +452,40 @@ def _row(r, keys: list[str]) -> Row:
 
 
 def dashboard(clinic_id: int, query: Query, now: dt.datetime | None = None) -> Dashboard:
-    """One page of the clinic's patients, with the totals for the filters in force."""
+    """One page of the clinic's patients, with the totals for the filters in force.
+
+    One statement: the totals are window aggregates over the rows the search and status filters
+    keep (so `flag_counts` ignores the flag filter), the flag filter, order and page come after.
+    Only a page past the end (no row to carry the totals) costs a second statement for them."""
     now = now or utcnow()
     keys = [f.key for f in flag_defs.flags()]
     rows = _rows(clinic_id, now)
-    where = _filters(rows, query)
-    totals = db.session.execute(
-        sa.select(
-            sa.func.count().label("all"),
-            *(
-                sa.func.coalesce(sa.func.sum(sa.case((rows.c[f"on_{k}"], 1), else_=0)), 0).label(k)
-                for k in keys
-            ),
-        ).where(*where)
-    ).one()
-    counts = {k: int(getattr(totals, k)) for k in keys}
-    if query.flag:
-        where.append(rows.c[f"on_{query.flag}"])
-    total = counts[query.flag] if query.flag else int(totals.all)
+    everyone = sa.func.count().over().label("n_all")
+    counts = [sa.func.sum(sa.case((rows.c[f"on_{k}"], 1), else_=0)).over().label(f"n_{k}") for k in keys]
+    listed = sa.select(rows, everyone, *counts).where(*_filters(rows, query)).subquery("listed")
+    where = [listed.c[f"on_{query.flag}"]] if query.flag else []
     page = db.session.execute(
-        sa.select(rows)
+        sa.select(listed)
         .where(*where)
-        .order_by(*_order(rows, query))
+        .order_by(*_order(listed, query))
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     ).all()
+    if page:
+        totals = page[0]
+    else:
+        totals = db.session.execute(
+            sa.select(
+                sa.func.count().label("n_all"),
+                *(sa.func.sum(listed.c[f"on_{k}"].cast(sa.Integer)).label(f"n_{k}") for k in keys),
+            )
+        ).one()
+    flag_counts = {k: int(getattr(totals, f"n_{k}") or 0) for k in keys}
     return Dashboard(
-        total=total,
+        total=flag_counts[query.flag] if query.flag else int(totals.n_all or 0),
         page=query.page,
         per_page=query.per_page,
-        flag_counts=counts,
+        flag_counts=flag_counts,
         flag_catalogue=flag_defs.catalogue(),
         patients=[_row(r, keys) for r in page],
     )

@@ -38,7 +38,10 @@ SAME_EVENT = 1.0
 
 
 class epoch(FunctionElement):
-    """Seconds since 1970-01-01 UTC of a timestamp column, as a float, on SQLite and PostgreSQL."""
+    """Seconds since 1970-01-01 UTC of a timestamp column, as a float, on SQLite and PostgreSQL.
+
+    Flags compare instants as numbers: the same arithmetic on both databases (SQLite has no
+    interval type), and an instant plus a course's on-time window is one addition."""
 
     type = sa.Float()
     name = "epoch"
@@ -47,7 +50,8 @@ class epoch(FunctionElement):
 
 @compiles(epoch)
 def _epoch_postgresql(element, compiler, **kw):
-    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+    # date_part returns double precision (EXTRACT returns numeric, much slower to compute with).
+    return f"date_part('epoch', {compiler.process(element.clauses, **kw)})"
 
 
 @compiles(epoch, "sqlite")
@@ -68,17 +72,17 @@ class FlagContext:
     """The columns a flag's expression may use, for one patient row of the dashboard query."""
 
     patient_id: ColumnElement
-    course_id: ColumnElement
+    course_id: ColumnElement  # the patient's current course (NULL: none)
     course_status: ColumnElement
     password_set: ColumnElement  # the invite was redeemed (the patient has an account)
     patient_created: ColumnElement  # epoch
     asof: ColumnElement  # epoch: now, or the instant a paused/ended course stopped
     now: ColumnElement  # epoch
-    agg: sa.Subquery  # per-course aggregates: see dashboard._course_aggregates
-    drift: sa.Subquery  # the last DRIFT_APPLICATIONS lateness values
-    kit_need: sa.Subquery
-    devices: sa.Subquery
-    invites: sa.Subquery
+    # Per course (dashboard.py `per_course`): total, done, missed, late, last_miss_at,
+    # side_effect_at, drift_n, late_1.., latest_home_at, kit_needed_at (instants as epoch).
+    course: sa.CTE
+    # Per patient (`per_patient`): working, devices, last_failed_at, last_issued_at, last_used_at.
+    patient: sa.CTE
 
 
 @dataclass(frozen=True)
@@ -97,43 +101,50 @@ def _active(ctx: FlagContext) -> ColumnElement:
 def _two_misses(ctx: FlagContext) -> ColumnElement:
     # Applications are recorded in order, so the ones not done form the end of the course and the
     # ones among them whose on-time window has closed come first: two of those are two in a row.
-    return sa.case((sa.and_(_active(ctx), ctx.agg.c.missed >= 2), ctx.agg.c.last_miss_at))
+    # The event is the latest window to close: a third miss is something new.
+    c = ctx.course.c
+    return sa.case((sa.and_(_active(ctx), c.missed >= 2), c.last_miss_at))
 
 
 def _side_effects(ctx: FlagContext) -> ColumnElement:
-    return ctx.agg.c.side_effect_at  # whatever the course's state: the clinic must see it
+    # Whatever the course's state: the clinic must see it. A later flagged check-in is new.
+    return ctx.course.c.side_effect_at
 
 
 def _drifting(ctx: FlagContext) -> ColumnElement:
-    d = ctx.drift.c
+    c = ctx.course.c
     step = DRIFT_STEP.total_seconds()
+    later_each_time = [c[f"late_{n}"] >= c[f"late_{n + 1}"] + step for n in range(1, DRIFT_APPLICATIONS)]
     return sa.case(
         (
             sa.and_(
                 _active(ctx),
-                d.n == DRIFT_APPLICATIONS,
-                d.late_1 >= d.late_2 + step,
-                d.late_2 >= d.late_3 + step,
-                d.late_1 >= DRIFT_MIN_LATENESS.total_seconds(),
+                c.drift_n == DRIFT_APPLICATIONS,
+                *later_each_time,
+                c.late_1 >= DRIFT_MIN_LATENESS.total_seconds(),
             ),
-            d.latest_at,
+            c.latest_home_at,
         )
     )
 
 
 def _notifications(ctx: FlagContext) -> ColumnElement:
-    dev = ctx.devices.c
-    unreachable = sa.func.coalesce(dev.working, 0) == 0
-    since = sa.func.coalesce(dev.last_failed_at, ctx.invites.c.last_used_at, ctx.patient_created)
+    # Only for a patient with an account (else the invite flag says it). The event: the last
+    # device to fail, else the account set up without one (a device failing later is new).
+    p = ctx.patient.c
+    unreachable = sa.func.coalesce(p.working, 0) == 0
+    since = sa.func.coalesce(p.last_failed_at, p.last_used_at, ctx.patient_created)
     return sa.case((sa.and_(_active(ctx), ctx.password_set, unreachable), since))
 
 
 def _kit(ctx: FlagContext) -> ColumnElement:
-    return sa.case((_active(ctx), ctx.kit_need.c.needed_at))
+    # The completion that left KIT_LEAD_APPLICATIONS in a kit while the next one is not dispatched.
+    return sa.case((_active(ctx), ctx.course.c.kit_needed_at))
 
 
 def _invite(ctx: FlagContext) -> ColumnElement:
-    since = sa.func.coalesce(ctx.invites.c.last_issued_at, ctx.patient_created)
+    # A new invite issued (the earlier one withdrawn) is new.
+    since = sa.func.coalesce(ctx.patient.c.last_issued_at, ctx.patient_created)
     return sa.case((sa.not_(ctx.password_set), since))
 
 
