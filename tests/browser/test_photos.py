@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 LANDSCAPE = {**MOBILE, "viewport": {"width": 844, "height": 390}}
-SMALL = {**MOBILE, "viewport": {"width": 320, "height": 640}}
+SMALL = {**MOBILE, "viewport": {"width": 320, "height": 640}, "color_scheme": "dark"}
 
 
 @pytest.fixture(scope="module")
@@ -301,7 +301,7 @@ def test_the_checkpoint_reminder_opens_the_photos(page, enrolled):
     page.heading("Progress photos")
 
 
-@pytest.mark.parametrize("options", [SMALL, LANDSCAPE], ids=["320px-large-text", "landscape"])
+@pytest.mark.parametrize("options", [SMALL, LANDSCAPE], ids=["320px-large-text-dark", "landscape"])
 def test_camera_screen_fits_small_and_landscape(camera_page, enrolled, options):
     _patient, _course, email, password = _due_patient(enrolled)
     page = camera_page(**options)
@@ -313,13 +313,13 @@ def test_camera_screen_fits_small_and_landscape(camera_page, enrolled, options):
         page.goto("/#/photos")
         page.heading("Progress photos")
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
-        page.check_screen("photos-320")
+        page.check_screen("photos-dark-320")
         page.goto("/#/photos/end_of_kit_1/crown")
         page.heading("Crown from above")
     page.get_by_role("button", name="Start the camera").click()
     take = page.get_by_role("button", name="Take photo")
     expect(take).to_be_visible()
-    name = "photos-camera-" + ("320" if options is SMALL else "landscape")
+    name = "photos-camera-" + ("dark-320" if options is SMALL else "landscape")
     assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
     stage = page.locator(".stage").bounding_box()
     view = options["viewport"]

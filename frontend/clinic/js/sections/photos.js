@@ -66,12 +66,12 @@ function Cell({ patient, data, cp, view, photos, offered, zone, reload }) {
     )}
     ${withdrawn.map((p) => html`<p class="hint withdrawn">Withdrawn by the patient ${dayOf(p.withdrawn_at, zone)}</p>`)}
     ${!photos.length && html`<span class="hint">${offered ? "None yet" : "Not asked"}</span>`}
-    ${cp.in_clinic && offered && html`<${AddPhoto} patient=${patient} cp=${cp} view=${view} label=${label} reload=${reload} />`}
+    ${cp.in_clinic && offered && html`<${AddPhoto} patient=${patient} cp=${cp} view=${view} label=${label} another=${shown.length > 0} reload=${reload} />`}
   </div>`;
 }
 
 // The baseline is taken at the clinic: a file from the clinic's camera, sent with progress.
-function AddPhoto({ patient, cp, view, label, reload }) {
+function AddPhoto({ patient, cp, view, label, another, reload }) {
   const [state, setState] = useState({ progress: null, error: null });
   const id = `add-${cp.key}-${view}`;
   const onChange = async (e) => {
@@ -89,7 +89,7 @@ function AddPhoto({ patient, cp, view, label, reload }) {
   };
   return html`<div class="add-photo">
     <input type="file" id=${id} accept="image/*" class="visually-hidden" onChange=${onChange} disabled=${state.progress != null} />
-    <label for=${id} class="btn small">Add photo<span class="visually-hidden">: ${label}, ${cp.label}</span></label>
+    <label for=${id} class="btn small">${another ? "Add another" : "Add photo"}<span class="visually-hidden">: ${label}, ${cp.label}</span></label>
     ${state.progress != null &&
     html`<div class="upload-progress" role="status">
       <progress max="100" value=${Math.round(state.progress * 100)} aria-label=${`Uploading ${label}`}></progress>
