@@ -154,23 +154,34 @@ def test_a_photo_the_registration_could_not_align_is_aligned_by_two_landmarks(de
 def test_the_baseline_is_added_at_the_clinic_and_a_withdrawn_photo_is_shown_as_withdrawn(
     desk, enrolled, clinic_admin
 ):
+    from anagen.clock import utcnow
+    from anagen.extensions import db
+    from anagen.models import Patient, Photo
+    from anagen.photos import uploads
+    from anagen.photos.storage import photo_storage
+
     _clinic, admin = clinic_admin
     patient, _course, _email, _password = enrolled(first_name="Omar", last_name="Haddad")
+    db.session.get(Patient, patient.id).photo_consent_at = None  # not agreed in the app yet
+    db.session.commit()
     sign_in(desk, admin.email)
     desk.heading("Patients")
     desk.goto(f"/clinic/patients/{patient.id}")
     section = desk.locator("section.photos-section")
     expect(section.locator("table.photo-grid")).to_be_visible()
-    section.locator("input[type=file]").first.set_input_files(
+    crown = section.locator("input[type=file]").first
+    crown.set_input_files(
+        files=[{"name": "crown.jpg", "mimeType": "image/jpeg", "buffer": scalp_jpeg(seed=4)}]
+    )
+    expect(section.get_by_role("alert")).to_contain_text("agreed in clinic")
+    section.get_by_label("Omar agreed here in the clinic to the photos the clinic takes").check()
+    crown.set_input_files(
         files=[{"name": "crown.jpg", "mimeType": "image/jpeg", "buffer": scalp_jpeg(seed=4)}]
     )
     expect(section.locator("img[alt^='Crown from above, Before you start']")).to_be_visible()
+    db.session.get(Patient, patient.id).photo_consent_at = utcnow()  # agreed in the app since
+    db.session.commit()
     withdrawn = sent_photo(patient, "ad_hoc", "crown", scalp_jpeg(seed=9))
-    from anagen.extensions import db
-    from anagen.models import Photo
-    from anagen.photos import uploads
-    from anagen.photos.storage import photo_storage
-
     uploads.withdraw(db.session.get(Photo, withdrawn), photo_storage())
     db.session.commit()
     desk.reload()

@@ -5,12 +5,15 @@ import { html, useState } from "../html.js";
 import { api } from "../api.js";
 import { href } from "../router.js";
 import { dayOf } from "../fmt.js";
-import { useLoad, Loading, LoadError, Notice, Badge } from "../ui.js";
+import { useLoad, Loading, LoadError, Notice, Badge, Checkbox } from "../ui.js";
 import { photosOf, comparePath, viewLabel, uploadPhoto } from "../photos.js";
 import { Outcomes } from "./outcomes.js";
 
 export function PhotosSection({ patient }) {
   const photos = useLoad(() => api.get(photosOf(patient.id)), [patient.id]);
+  // Before the patient has agreed in the app, the clinic may take the baseline once the patient
+  // agreed at the visit: said here, sent with each upload, recorded and audited by the server.
+  const [agreedInClinic, setAgreedInClinic] = useState(false);
   const zone = patient.time_zone;
   const body = () => {
     if (photos.error && !photos.data) return html`<${LoadError} error=${photos.error} reload=${photos.reload} />`;
@@ -21,7 +24,10 @@ export function PhotosSection({ patient }) {
     const awaiting = checkpoints.flatMap((cp) => cp.views.flatMap((v) => v.photos)).filter((p) => p.status === "active" && !p.reviewed_at).length;
     return html`
       ${!patient.photo_consent_at &&
-      html`<${Notice} kind="warn" title="No consent to share photos"><p>${patient.first_name} has not agreed to share photos with the clinic, so the app does not send any.</p></${Notice}>`}
+      html`<${Notice} kind="warn" title="No consent to share photos">
+        <p>${patient.first_name} has not agreed in the app to share photos with the clinic, so the app does not send any.</p>
+        <${Checkbox} id="consent-in-clinic" label=${`${patient.first_name} agreed here in the clinic to the photos the clinic takes`} checked=${agreedInClinic} onValue=${setAgreedInClinic} hint="Needed to add a photo below; recorded with the photo." />
+      </${Notice}>`}
       <p>${awaiting ? html`<${Badge} kind="warn">${awaiting} to review</${Badge}> ` : null}Select a photo to compare it with another of the same view, comment on it and mark it reviewed.</p>
       <div class="table-wrap">
         <table class="photo-grid">
@@ -38,7 +44,7 @@ export function PhotosSection({ patient }) {
                 <th scope="row">${cp.label}${cp.due_at && html`<span class="hint">${cp.in_clinic ? "at the clinic" : `due ${dayOf(cp.due_at, zone)}`}</span>`}</th>
                 ${views.map((g) => {
                   const cell = cp.views.find((v) => v.view === g.key);
-                  return html`<td><${Cell} patient=${patient} data=${data} cp=${cp} view=${g.key} photos=${cell ? cell.photos : []} offered=${!!cell} zone=${zone} reload=${photos.reload} /></td>`;
+                  return html`<td><${Cell} patient=${patient} data=${data} cp=${cp} view=${g.key} photos=${cell ? cell.photos : []} offered=${!!cell} zone=${zone} agreed=${agreedInClinic} reload=${photos.reload} /></td>`;
                 })}
               </tr>`
             )}
@@ -53,7 +59,7 @@ export function PhotosSection({ patient }) {
   </section>`;
 }
 
-function Cell({ patient, data, cp, view, photos, offered, zone, reload }) {
+function Cell({ patient, data, cp, view, photos, offered, zone, agreed, reload }) {
   const shown = photos.filter((p) => p.status === "active");
   const withdrawn = photos.filter((p) => p.status === "withdrawn");
   const label = viewLabel(data, view);
@@ -66,12 +72,12 @@ function Cell({ patient, data, cp, view, photos, offered, zone, reload }) {
     )}
     ${withdrawn.map((p) => html`<p class="hint withdrawn">Withdrawn by the patient ${dayOf(p.withdrawn_at, zone)}</p>`)}
     ${!photos.length && html`<span class="hint">${offered ? "None yet" : "Not asked"}</span>`}
-    ${cp.in_clinic && offered && html`<${AddPhoto} patient=${patient} cp=${cp} view=${view} label=${label} another=${shown.length > 0} reload=${reload} />`}
+    ${cp.in_clinic && offered && html`<${AddPhoto} patient=${patient} cp=${cp} view=${view} label=${label} another=${shown.length > 0} agreed=${agreed} reload=${reload} />`}
   </div>`;
 }
 
 // The baseline is taken at the clinic: a file from the clinic's camera, sent with progress.
-function AddPhoto({ patient, cp, view, label, another, reload }) {
+function AddPhoto({ patient, cp, view, label, another, agreed, reload }) {
   const [state, setState] = useState({ progress: null, error: null });
   const id = `add-${cp.key}-${view}`;
   const onChange = async (e) => {
@@ -80,7 +86,8 @@ function AddPhoto({ patient, cp, view, label, another, reload }) {
     if (!file) return;
     setState({ progress: 0, error: null });
     try {
-      await uploadPhoto(patient.id, file, { checkpoint: cp.key, view }, (f) => setState({ progress: f, error: null }));
+      const fields = { checkpoint: cp.key, view, ...(agreed && !patient.photo_consent_at ? { consent_in_clinic: "true" } : {}) };
+      await uploadPhoto(patient.id, file, fields, (f) => setState({ progress: f, error: null }));
       setState({ progress: null, error: null });
       reload();
     } catch (error) {
