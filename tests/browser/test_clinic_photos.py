@@ -113,6 +113,15 @@ def test_review_compare_comment_and_outcomes(desk, follow_ups):
     expect(table).to_contain_text("+14.0 %")
     expect(table).to_contain_text("+16.0 %")
     desk.check_screen("clinic-photos-grid")
+    # Beside the photos too: the end-of-kit-1 crown photo with its change from baseline.
+    section.get_by_role("link", name="Crown from above", exact=True).click()
+    desk.heading("Crown from above: compare")
+    measures = (
+        desk.locator("section.photo-panel")
+        .nth(1)
+        .get_by_role("list", name="Outcome measures at this checkpoint")
+    )
+    expect(measures).to_have_text("Crown: 171 hairs/cm² (+14.0 %), 2.32 mm/cm² (+16.0 %)")
 
 
 def test_a_photo_the_registration_could_not_align_is_aligned_by_two_landmarks(desk, follow_ups):

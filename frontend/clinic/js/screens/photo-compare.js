@@ -8,7 +8,7 @@ import { api, download } from "../api.js";
 import { href, navigate } from "../router.js";
 import { at, dayOf } from "../fmt.js";
 import { useLoad, Loading, LoadError, Notice, TextArea, Submit, Badge, ErrorSummary } from "../ui.js";
-import { photosOf, comparePath, viewLabel, allPhotos, photoName, aligned, registrationText, AlignedImage, useWidth } from "../photos.js";
+import { photosOf, comparePath, viewLabel, allPhotos, photoName, aligned, registrationText, AlignedImage, useWidth, change } from "../photos.js";
 import { OutcomeTable } from "../sections/outcomes.js";
 import { LandmarkAligner } from "./photo-landmarks.js";
 
@@ -17,7 +17,8 @@ export function PhotoCompare({ params, query }) {
   const photos = useLoad(() => api.get(photosOf(id)), [id]);
   const patient = useLoad(() => api.get(`/api/clinic/patients/${id}`), [id]);
   const title = (data) => `${data ? viewLabel(data, view) : "Photos"}: compare`;
-  if (photos.error && !photos.data) return html`<section class="screen"><h1>${title()}</h1><${LoadError} error=${photos.error} reload=${photos.reload} /></section>`;
+  const failed = [photos, patient].find((r) => r.error && !r.data);
+  if (failed) return html`<section class="screen"><h1>${title()}</h1><${LoadError} error=${failed.error} reload=${failed.reload} /></section>`;
   if (!photos.data || !patient.data) return html`<section class="screen"><h1>${title()}</h1><${Loading} what="Loading photos" /></section>`;
   return html`<${Compare} data=${photos.data} patient=${patient.data} view=${view} query=${query} reload=${photos.reload} title=${title(photos.data)} />`;
 }
@@ -90,7 +91,7 @@ function Compare({ data, patient, view, query, reload, title }) {
       : html`<${Single} p=${b} label=${viewLabel(data, view)} zone=${zone} />`}
     <div class="grid-2">
       ${(list.length > 1 ? [a, b] : [b]).map(
-        (p, i) => html`<${PhotoPanel} key=${p.id} p=${p} heading=${list.length > 1 ? (i === 0 ? "Before" : "After") : "Photo"} isRef=${ref && p.id === ref.id} zone=${zone} patient=${patient} reload=${reload} onAlign=${() => setLandmarks(p)} />`
+        (p, i) => html`<${PhotoPanel} key=${p.id} p=${p} heading=${list.length > 1 ? (i === 0 ? "Before" : "After") : "Photo"} isRef=${ref && p.id === ref.id} zone=${zone} patient=${patient} outcomes=${data.outcomes} reload=${reload} onAlign=${() => setLandmarks(p)} />`
       )}
     </div>
     ${withdrawn.length > 0 && html`<p class="hint">${withdrawn.map((p) => `A photo (${p.checkpoint_label}) was withdrawn by the patient ${dayOf(p.withdrawn_at, zone)}.`).join(" ")}</p>`}
@@ -172,7 +173,19 @@ function Single({ p, label, zone }) {
   </figure>`;
 }
 
-function PhotoPanel({ p, heading, isRef, zone, patient, reload, onAlign }) {
+// The outcome measures taken at this photo's checkpoint, with their change from baseline.
+function Measures({ outcomes, checkpoint }) {
+  const rows = ((outcomes && outcomes.areas) || []).flatMap((a) => a.measures.filter((m) => m.checkpoint === checkpoint).map((m) => ({ area: a.label, m })));
+  if (!rows.length) return null;
+  const base = checkpoint === "baseline";
+  return html`<ul class="measures-here" aria-label="Outcome measures at this checkpoint">
+    ${rows.map(
+      ({ area, m }) => html`<li><strong>${area}</strong>: ${m.hair_count_per_cm2 ?? "—"} hairs/cm²${base ? "" : ` (${change(m.hair_count_change_pct)})`}, ${m.cumulative_thickness_mm_per_cm2 ?? "—"} mm/cm²${base ? "" : ` (${change(m.thickness_change_pct)})`}</li>`
+    )}
+  </ul>`;
+}
+
+function PhotoPanel({ p, heading, isRef, zone, patient, outcomes, reload, onAlign }) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(null);
   const [error, setError] = useState(null);
@@ -218,6 +231,7 @@ function PhotoPanel({ p, heading, isRef, zone, patient, reload, onAlign }) {
       <dt>Size</dt><dd>${p.width} × ${p.height} px</dd>
       <dt>Review</dt><dd>${p.reviewed_at ? `Reviewed ${at(p.reviewed_at, zone)}${p.reviewed_by ? ` by ${p.reviewed_by.name}` : ""}` : html`<${Badge} kind="warn">Not reviewed</${Badge}>`}</dd>
     </dl>
+    <${Measures} outcomes=${outcomes} checkpoint=${p.checkpoint} />
     <${Notice} kind=${reg.kind} title="Alignment"><p>${reg.text}</p></${Notice}>
     <div class="actions">
       ${!p.reviewed_at && html`<button type="button" class="btn primary" disabled=${!!busy} onClick=${review}>${busy === "review" ? "Working…" : "Mark reviewed"}</button>`}
