@@ -102,3 +102,17 @@ def kit_one_done(course) -> None:
         done = course.first_application_at + dt.timedelta(days=3.5 * (number - 1))
         record_application(course, number, completed_at=done)
     db.session.commit()
+
+
+def scalp_heic(seed: int = 8) -> bytes:
+    """The generated scalp photo as an iPhone saves it (HEIC)."""
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    rgb = cv2.cvtColor(scalp_image(600, 800, seed=seed, hairs=900), cv2.COLOR_BGR2RGB)
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="HEIF", quality=80)
+    return out.getvalue()

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, MOBILE, Page
 from .flows import sign_in, wait_for_service_worker
-from .photo_helpers import add_comment, clinic_photo, kit_one_done, patient_photos, scalp_jpeg
+from .photo_helpers import add_comment, clinic_photo, kit_one_done, patient_photos, scalp_heic, scalp_jpeg
 
 pytestmark = pytest.mark.browser
 
@@ -241,6 +241,21 @@ def test_clinic_comments_and_withdrawing_a_photo_sent_by_mistake(page, enrolled,
         ("baseline", "active"),
         ("end_of_kit_1", "withdrawn"),
     ]
+
+
+def test_an_iphone_heic_photo_the_browser_cannot_preview_is_still_sent(page, enrolled):
+    patient, _course, email, password = _due_patient(enrolled)
+    sign_in(page, email, password)
+    page.goto("/#/photos/end_of_kit_1/left_temple")
+    page.heading("Left temple")
+    page.locator("#photo-file").set_input_files(
+        files=[{"name": "IMG_0005.HEIC", "mimeType": "image/heic", "buffer": scalp_heic()}]
+    )
+    expect(page.locator(".stage-hint")).to_contain_text("cannot be shown here. It will be sent as it is")
+    page.get_by_role("button", name="Send to Northfield Hair Clinic").click()
+    expect(page.get_by_role("status").filter(has_text="Sent to Northfield Hair Clinic.")).to_be_visible()
+    [sent] = patient_photos(patient.id)
+    assert (sent.view, sent.source_media_type, sent.media_type) == ("left_temple", "image/heic", "image/jpeg")
 
 
 def test_an_extra_photo_between_checkpoints(page, enrolled):
