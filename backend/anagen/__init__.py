@@ -83,6 +83,7 @@ def register_blueprints(app) -> None:
     from anagen.api import init_app as init_api
     from anagen.api.health import bp as health_bp
     from anagen.auth.views import bp as auth_bp
+    from anagen.clinic.views.course import bp as clinic_course_bp
     from anagen.clinic.views.dashboard import bp as clinic_dashboard_bp
     from anagen.clinic.views.invites import bp as invites_bp
     from anagen.clinic.views.patients import bp as clinic_patients_bp
@@ -107,6 +108,7 @@ def register_blueprints(app) -> None:
             clinic_staff_bp,
             clinic_settings_bp,
             clinic_dashboard_bp,
+            clinic_course_bp,
             photos.me_bp,
             photos.clinic_bp,
             photo_alignment_bp,

@@ -105,6 +105,16 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
                                                                ("record",  401, 403, 403, 201, 201, 404),
+    # The clinician pauses (ends) A's course first; the admin's second try is a conflict. A's course
+    # is active: resuming it is a conflict for both.
+    ("/api/clinic/patients/<int:patient_id>/course/pause", "POST"):
+                                                               ("record",  401, 403, 403, 200, 409, 404),
+    ("/api/clinic/patients/<int:patient_id>/course/resume", "POST"):
+                                                               ("record",  401, 403, 403, 409, 409, 404),
+    ("/api/clinic/patients/<int:patient_id>/course/end", "POST"):
+                                                               ("record",  401, 403, 403, 200, 409, 404),
+    ("/api/clinic/patients/<int:patient_id>/kits/<int:number>", "PATCH"):
+                                                               ("record",  401, 403, 403, 200, 200, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
                                                                ("record",  401, 403, 403, 201, 409, 404),
@@ -332,6 +342,18 @@ REQUESTS = {
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/flags"
     ),
+    ("/api/clinic/patients/<int:patient_id>/course/pause", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/course/pause", {"reason": f"Paused by {a}"}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/course/resume", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/course/resume", {"reason": f"Resumed by {a}"}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/course/end", "POST"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/course/end", {"reason": f"Ended by {a}"}
+    ),
+    ("/api/clinic/patients/<int:patient_id>/kits/<int:number>", "PATCH"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/kits/2", {"dispatched_at": utcnow().isoformat()}
+    ),
     # A's reminders reach no phone (no subscription): that flag is raised.
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/flags/notifications/acknowledge", {"note": f"Noted by {a}"}
@@ -398,6 +420,10 @@ TARGETS = {
     "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/course/pause": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/course/resume": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/course/end": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/kits/<int:number>": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/photos": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/outcomes": ("patient", PAT_A),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from anagen.clinic.clinics import normalise_email, refuse_email
+from anagen.clinic.kits import KitDetails, record_kits
 from anagen.clock import utcnow
 from anagen.course.courses import create_course
 from anagen.course.protocols import available_protocols, ensure_builtin_protocols, insert_ignoring_duplicates
@@ -56,7 +57,9 @@ class Enrolment:
     date_of_birth: dt.date | None = None
     exam_notes: str | None = None
     protocol_version_id: int | None = None
-    kit_batch_numbers: list[str] = field(default_factory=list)
+    kit_batch_numbers: list[str] = field(default_factory=list)  # the earlier form of `kits`
+    kits: list[KitDetails] = field(default_factory=list)  # batch and expiry, kit 1 first
+    protocol_overrides: dict | None = None  # this patient's course, within the protocol's bounds
     quiet_hours: tuple[dt.time, dt.time] | None = None  # (start, end); None: none
 
 
@@ -88,6 +91,8 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
         errors["target_areas"] = "Mark at least one area; known areas: " + ", ".join(SCALP_AREAS)
     if abs(e.first_application_at - utcnow()) > FIRST_APPLICATION_RANGE:
         errors["first_application_at"] = "The first application must be within a year of today"
+    if e.kits and e.kit_batch_numbers:
+        errors["kit_batch_numbers"] = "Give the kits' batches in `kits` only"
     if errors:
         raise InvalidInput("Some enrolment details need attention.", errors)
     validate_zone(e.time_zone)
@@ -131,6 +136,9 @@ def enrol_patient(clinic: Clinic, e: Enrolment, staff: StaffUser | None = None) 
             first_application_at=e.first_application_at,
             weekdays=e.reminder_weekdays,
             reminder_time=e.reminder_time,
-            kit_batches=e.kit_batch_numbers,
+            kit_batches=[k.batch_number for k in e.kits] or e.kit_batch_numbers,
+            overrides=e.protocol_overrides,
         )
+    if e.kits:
+        record_kits(course, e.kits)
     return patient, course

@@ -104,10 +104,11 @@ def create_course(
 
 
 def active_course(patient_id: int) -> Course | None:
-    """The patient's current course with its applications loaded in one round trip."""
+    """The patient's current course (the latest, whatever its status: active, paused by the
+    clinic, completed or ended) with its applications loaded in one round trip."""
     return db.session.scalar(
         sa.select(Course)
-        .where(Course.patient_id == patient_id, Course.status.in_(("active", "completed")))
+        .where(Course.patient_id == patient_id)
         .options(
             so.selectinload(Course.applications).selectinload(PlannedApplication.log),
             so.selectinload(Course.kits),
@@ -128,6 +129,15 @@ def require_course(patient_id: int) -> Course:
 def completions(course: Course) -> list[dt.datetime]:
     """Completion instants of the applications done so far, in order."""
     return [a.completed_at for a in course.applications if a.completed_at is not None]
+
+
+def judged_at(course: Course, now: dt.datetime) -> dt.datetime:
+    """The instant a course's statuses are judged at: now, or when a paused or ended course
+    stopped (nothing becomes missed while the clinic has stopped the course)."""
+    stopped = [at for at in (course.paused_at, course.ended_at) if at is not None]
+    if course.status in ("paused", "ended") and stopped:
+        return min(now, *stopped)
+    return now
 
 
 def current_plan(course: Course, protocol: Protocol, now: dt.datetime) -> list:
@@ -195,7 +205,8 @@ class PlanItem:
 
 
 def plan_items(course: Course, protocol: Protocol, now: dt.datetime) -> list[PlanItem]:
-    """The whole course as of now (pure: nothing is written)."""
+    """The whole course as of now (pure: nothing is written); a stopped course as of when it stopped."""
+    now = judged_at(course, now)
     plan = current_plan(course, protocol, now)
     zone = course.patient.time_zone
     return [
@@ -256,6 +267,10 @@ def record_application(
         if number < expected:
             raise Conflict(f"Application {number} is already recorded.", code="already_recorded")
         raise Conflict(f"Application {expected} comes first.", code="not_next_application")
+    if course.status == "paused":
+        raise Conflict(
+            "Your clinic has paused this course: please wait until they resume it.", code="course_paused"
+        )
     if course.status != "active":
         raise Conflict("This course has ended.", code="course_ended")
     # The rule of protocol/engine.py's next_timing: on its day or moved to an earlier one, an

@@ -150,7 +150,7 @@ def today(patient: Patient, now: dt.datetime | None = None) -> Today:
     done = [i for i in items if i.completed_at is not None]
     upcoming = next((i for i in items if i.completed_at is None), None)
     next_app = None
-    if upcoming is not None:
+    if upcoming is not None and course.status == "active":  # paused or ended: nothing to do next
         next_app = next_application(course, protocol, items, upcoming, now)
     return Today(
         patient=patient,

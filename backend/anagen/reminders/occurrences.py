@@ -395,3 +395,40 @@ def _queue_notice(patient: Patient, kind: str, due_at: dt.datetime) -> ReminderO
     db.session.add(occurrence)
     db.session.flush()
     return occurrence
+
+
+def _undone_applications(course: Course):
+    return sa.select(PlannedApplication.id).where(
+        PlannedApplication.course_id == course.id, PlannedApplication.completed_at.is_(None)
+    )
+
+
+def suspend_course(course: Course) -> int:
+    """No reminder for a course the clinic paused or ended: every one not yet sent for its
+    applications still to do is cancelled, also one a dispatcher has claimed (clearing its lease
+    fences the claim out, claims.py)."""
+    return db.session.execute(
+        sa.update(ReminderOccurrence)
+        .where(
+            ReminderOccurrence.planned_application_id.in_(_undone_applications(course)),
+            ReminderOccurrence.status.in_((PENDING, ReminderStatus.CLAIMED)),
+        )
+        .values(status=ReminderStatus.CANCELLED, lease_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def resume_course(course: Course, now: dt.datetime | None = None) -> int:
+    """Reminders again for a resumed course: the ones the pause cancelled are removed (an
+    application still to do has no other cancelled reminder) and the window is materialised
+    for the re-planned applications."""
+    db.session.flush()
+    db.session.execute(
+        sa.delete(ReminderOccurrence)
+        .where(
+            ReminderOccurrence.planned_application_id.in_(_undone_applications(course)),
+            ReminderOccurrence.status == ReminderStatus.CANCELLED,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return materialise_course(course, now)

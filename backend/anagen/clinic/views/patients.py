@@ -23,9 +23,13 @@ from anagen.api.schemas import (
 from anagen.auth.policy import account, get_patient, patients_of, record_action, requires
 from anagen.clinic import invites, messages
 from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS, INDICATIONS, Enrolment, enrol_patient
+from anagen.clinic.kits import KitDetails
+from anagen.clinic.patient_page import PatientPage, patient_page
 from anagen.clinic.schemas import MessageSchema
+from anagen.clinic.views.course import CourseStateSchema, KitRecordSchema
+from anagen.clinic.views.dashboard import PatientFlagSchema
 from anagen.clinic.views.staff import EmailAddress, email_refusals_limited
-from anagen.clock import iso
+from anagen.clock import iso, utcnow
 from anagen.course.courses import CheckIn, record_application, require_course
 from anagen.course.schemas import CheckInSchema, PlanItemSchema, PlanSchema
 from anagen.course.settings import reminder_weekdays_doc
@@ -36,6 +40,15 @@ from anagen.models import Course, Patient
 bp = Blueprint(
     "clinic_patients", __name__, url_prefix="/api/clinic/patients", description="Patients of the clinic"
 )
+
+
+class KitDetailsSchema(StrictSchema):
+    batch_number = text(60)
+    expires_on = fields.Date(required=True)
+
+    @ma.post_load
+    def _details(self, data, **kwargs):
+        return KitDetails(**data)
 
 
 class EnrolSchema(StrictSchema):
@@ -65,7 +78,24 @@ class EnrolSchema(StrictSchema):
     )
     reminder_time = fields.Time(required=True, format="%H:%M", metadata=HHMM)
     time_zone = text(64)
-    kit_batch_numbers = fields.List(text(60), load_default=list, validate=validate.Length(max=4))
+    kit_batch_numbers = fields.List(
+        text(60),
+        load_default=list,
+        validate=validate.Length(max=4),
+        metadata={"description": "Deprecated: the kits' batch numbers only; use `kits`"},
+    )
+    kits = fields.List(
+        fields.Nested(KitDetailsSchema),
+        load_default=list,
+        validate=validate.Length(max=4),
+        metadata={"description": "Kit 1 first: each kit's batch number and expiry date"},
+    )
+    protocol_overrides = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(strict=True),
+        load_default=None,
+        metadata={"description": "This patient's protocol parameters, within the protocol's bounds"},
+    )
 
 
 class HasValue(fields.Boolean):
@@ -94,15 +124,92 @@ class PatientSummarySchema(ma.Schema):
     photo_consent_at = Instant(allow_none=True)
 
 
+class RecordedBySchema(ma.Schema):
+    kind = fields.String(required=True, metadata={"enum": ["patient", "staff"]})
+    name = fields.String(required=True)
+
+
+class CheckInRecordSchema(ma.Schema):
+    redness = fields.String(allow_none=True)
+    irritation = fields.String(allow_none=True)
+    pain = fields.Integer(allow_none=True)
+    notes = fields.String(allow_none=True)
+    flagged = fields.Boolean(
+        required=True, metadata={"description": "Over the clinic's side-effect threshold"}
+    )
+
+
+class TimelineItemSchema(ma.Schema):
+    number = fields.Integer(required=True)
+    due_at = Instant(
+        required=True, metadata={"description": "When to do it now (a missed one: as soon as possible)"}
+    )
+    scheduled_at = Instant(required=True, metadata={"description": "The due time in force"})
+    original_due_at = Instant(required=True)
+    completed_at = Instant(allow_none=True)
+    status = fields.String(required=True)
+    in_clinic = fields.Boolean(required=True)
+    kit_number = fields.Integer(required=True)
+    recorded_by = fields.Nested(RecordedBySchema, allow_none=True)
+    steps_completed = fields.List(fields.String(), required=True)
+    check_in = fields.Nested(CheckInRecordSchema, allow_none=True)
+
+
+class WeekAdherenceSchema(ma.Schema):
+    week = fields.Integer(required=True)
+    starts_on = fields.Date(required=True, metadata={"description": "The patient's local date"})
+    on_time = fields.Integer(required=True)
+    late = fields.Integer(required=True)
+    moved = fields.Integer(required=True)
+    missed = fields.Integer(required=True)
+    upcoming = fields.Integer(required=True)
+
+
+class PushDeviceSchema(ma.Schema):
+    state = fields.String(required=True, metadata={"enum": ["active", "failed"]})
+    failure = fields.String(allow_none=True)
+    user_agent = fields.String(allow_none=True)
+    created_at = Instant(required=True)
+    last_success_at = Instant(allow_none=True)
+
+
+class ReminderSettingsSchema(ma.Schema):
+    weekdays = fields.List(fields.Integer(), required=True)
+    reminder_time = fields.Time(required=True, format="%H:%M", metadata=HHMM)
+    time_zone = fields.String(required=True)
+    quiet_hours_start = fields.Time(allow_none=True, format="%H:%M", metadata=HHMM)
+    quiet_hours_end = fields.Time(allow_none=True, format="%H:%M", metadata=HHMM)
+    devices = fields.List(fields.Nested(PushDeviceSchema), required=True)
+    last_sent_at = Instant(allow_none=True)
+    last_undeliverable_at = Instant(allow_none=True)
+    paused = fields.Boolean(
+        required=True, metadata={"description": "No reminders: the course is paused or ended"}
+    )
+
+
 class PatientDetailSchema(PatientSummarySchema):
     phone = fields.String(allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
     target_areas = fields.List(fields.String())
     suitability = fields.Dict()
     plan = fields.Nested(PlanSchema)
+    course = fields.Nested(CourseStateSchema)
+    timeline = fields.List(fields.Nested(TimelineItemSchema))
+    adherence_weeks = fields.List(fields.Nested(WeekAdherenceSchema))
+    kits = fields.List(fields.Nested(KitRecordSchema))
+    reminders = fields.Nested(ReminderSettingsSchema)
+    flags = fields.List(fields.Nested(PatientFlagSchema))
 
     def get_attribute(self, obj: PatientDetail, attr, default):
-        # The plan sits beside the patient; every other field is the patient's own.
-        return super().get_attribute(obj if attr == "plan" else obj.patient, attr, default)
+        # The plan and the page's parts sit beside the patient; every other field is the patient's own.
+        if attr == "plan":
+            return obj.plan
+        if attr in PAGE_FIELDS:
+            return getattr(obj.page, attr)
+        return super().get_attribute(obj.patient, attr, default)
+
+
+PAGE_FIELDS = ("course", "timeline", "adherence_weeks", "kits", "reminders", "flags")
 
 
 class EnrolledSchema(ma.Schema):
@@ -115,6 +222,7 @@ class EnrolledSchema(ma.Schema):
 class PatientDetail:
     patient: Patient
     plan: Plan
+    page: PatientPage
 
 
 @dataclass(frozen=True)
@@ -175,9 +283,11 @@ def enrol(data):
 @requires("staff")
 @bp.response(200, PatientDetailSchema)
 def get_patient_detail(patient_id):
-    """One patient of the clinic with their course plan."""
+    """One patient of the clinic: details, plan, course state, timeline of applications, adherence
+    week by week, kits, reminder settings and devices, and flags."""
     patient = get_patient(account(), patient_id)
-    return PatientDetail(patient, plan(patient))
+    now = utcnow()
+    return PatientDetail(patient, plan(patient, now), patient_page(patient, now))
 
 
 @bp.post("/<int:patient_id>/invites")
