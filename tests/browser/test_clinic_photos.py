@@ -135,6 +135,7 @@ def test_a_photo_the_registration_could_not_align_is_aligned_by_two_landmarks(de
     expect(after).to_contain_text("Align it by two landmarks")
     after.get_by_role("button", name="Align by two landmarks").click()
     picker = desk.locator("section.landmarks")
+    expect(picker.get_by_role("heading", name="Align by two landmarks")).to_be_focused()
     expect(picker.get_by_role("status")).to_contain_text("Next: Landmark 1 on the baseline.")
     desk.check_screen("clinic-photos-landmarks")
     base, follow = picker.locator(".pick-frame").nth(0), picker.locator(".pick-frame").nth(1)

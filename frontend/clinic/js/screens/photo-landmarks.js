@@ -4,7 +4,7 @@
 // (POST /api/clinic/photos/<id>/alignment, display-image pixels). A click places a point; from the
 // keyboard, arrow keys move a cross over the focused photo (Shift: ten times further) and Enter
 // or Space places it, so no drag is needed.
-import { html, useState, useRef } from "../html.js";
+import { html, useState, useRef, useEffect } from "../html.js";
 import { api } from "../api.js";
 import { ErrorSummary, Notice } from "../ui.js";
 import { photoName } from "../photos.js";
@@ -20,6 +20,12 @@ export function LandmarkAligner({ photo, reference, onCancel, onDone }) {
   const [points, setPoints] = useState([{}, {}]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  // Opened from a button further down: the picker's heading takes the focus (and the view).
+  const heading = useRef(null);
+  useEffect(() => {
+    heading.current.focus();
+    heading.current.scrollIntoView({ block: "start" });
+  }, []);
   const step = ORDER.findIndex(([i, side]) => !points[i][side]);
   const place = (side, xy) => {
     if (step < 0 || ORDER[step][1] !== side) return;
@@ -39,7 +45,7 @@ export function LandmarkAligner({ photo, reference, onCancel, onDone }) {
     }
   };
   return html`<section class="card stack landmarks" aria-labelledby="lm-h">
-    <h2 id="lm-h">Align by two landmarks</h2>
+    <h2 id="lm-h" tabindex="-1" ref=${heading}>Align by two landmarks</h2>
     <p>Mark two features you can find on both photos, as far apart as you can (a mole, the whorl, a notch of the hairline): first on the baseline, then the same one on this photo.</p>
     <p class="callout" role="status">${step < 0 ? "Both landmarks placed. Save, or start again." : `Next: ${ORDER[step][2]}.`}</p>
     <div class="grid-2">
