@@ -102,6 +102,7 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/patients/<int:patient_id>/messages", "GET"): ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/messages", "POST"): ("record", 401, 403, 403, 201, 201, 404),
     ("/api/clinic/dashboard", "GET"):                          ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/enrolment-options", "GET"):                  ("staff",   401, 403, 403, 200, 200, 200),
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
                                                                ("record",  401, 403, 403, 201, 201, 404),

@@ -30,6 +30,12 @@ class Clinic(Base):
     time_zone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Europe/London")
     # Clinic-wide protocol parameter overrides, validated against the protocol's bounds.
     protocol_overrides: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    # Shown to patients (the printed invite sheet): how to reach the clinic.
+    phone: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    # Where the clinic treats patients (names, as the clinic calls them).
+    locations: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    # The reminder time an enrolment proposes (the patient's local time); NULL: 20:00.
+    default_reminder_time: so.Mapped[dt.time | None]
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     staff: so.WriteOnlyMapped[StaffUser] = so.relationship(back_populates="clinic")
