@@ -288,11 +288,24 @@ def test_without_consent_the_photos_screen_asks_first(page, enrolled):
     expect(page.locator("#main")).to_contain_text("You have not agreed to share your photos")
     page.get_by_role("link", name="Decide on the Photos screen").click()
     page.heading("Progress photos")
+    # A photo queued before (as when the agreement was taken back meanwhile): refused, kept.
+    page.evaluate(
+        """(bytes) => import('/app/js/outbox.js').then((o) => o.enqueue({
+            kind: 'photo', method: 'POST', path: '/api/me/photos', label: 'Photo: Crown from above',
+            file: { data: new Uint8Array(bytes).buffer, type: 'image/jpeg', name: 'crown.jpg' },
+            fields: { checkpoint: 'end_of_kit_1', view: 'crown' },
+        }).then(() => o.replay()))""",
+        list(scalp_jpeg(width=300, height=400)),
+    )
+    expect(page.locator("#sync")).to_have_text("1 change could not be saved")
     consent = page.locator("form.consent")
     page.check_screen("photos-consent")
     consent.get_by_label("I agree to share my treatment photos with Northfield Hair Clinic.").check()
     consent.get_by_role("button", name="Save").click()
     expect(consent).to_have_count(0)
+    # Agreed: the photo refused for want of it is sent by itself.
+    expect(page.locator("#sync")).to_have_text("")
+    assert [p.view for p in patient_photos(patient.id)] == ["crown"]
     db.session.rollback()
     assert db.session.get(Patient, patient.id).photo_consent_at is not None
     page.goto("/#/photos/end_of_kit_1/crown")

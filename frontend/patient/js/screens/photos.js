@@ -2,6 +2,7 @@
 // views it asks for and which are done, the photos sent (with the clinic's comments), those
 // waiting on this phone, a photo sent by mistake withdrawn, and extra photos between checkpoints.
 import * as api from "/shared/api.js";
+import * as outbox from "../outbox.js";
 import { h, show, screen, alert, notice, button, busy, ask } from "/shared/dom.js";
 import { day, when, plural } from "/shared/format.js";
 import { go, lease } from "../router.js";
@@ -57,6 +58,10 @@ function consentCard({ clinic }) {
     await busy(form.querySelector("button"), "Saving…", async () => {
       try {
         await api.post("/api/me/photos/consent", { consent: true });
+        // Photos refused for want of this agreement are sent again now.
+        for (const item of await outbox.pending()) {
+          if (item.kind === "photo" && item.status === "failed" && item.error?.code === "photo_consent_required") await outbox.retry(item.key).catch(() => null);
+        }
         render();
       } catch (err) {
         out.append(notice(err.message));
