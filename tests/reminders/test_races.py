@@ -9,12 +9,13 @@ import threading
 import pytest
 import sqlalchemy as sa
 from support.factories import make_enrolled_patient
-from support.reminders import add_occurrence, open_application
+from support.reminders import add_occurrence, bulk_occurrences, open_application
 
 from anagen.extensions import db
 from anagen.models import Course, Patient, PushSubscription, ReminderOccurrence
 from anagen.reminders import occurrences as reminders
 from anagen.reminders import subscriptions as push
+from anagen.reminders.claims import claim
 
 THREADS = 4
 
@@ -107,3 +108,26 @@ def test_a_once_only_reminder_added_twice_stays_one(push_app, clinic, kind):
         sa.select(sa.func.count()).select_from(ReminderOccurrence).where(ReminderOccurrence.kind == kind)
     )
     assert count == 1
+
+
+def test_parallel_claims_take_disjoint_batches_never_over_their_size(push_app, clinic):
+    """Dispatchers claiming side by side each get at most a batch, and every due reminder goes
+    to exactly one of them (PostgreSQL: SKIP LOCKED; SQLite: one writer at a time)."""
+    courses = [make_enrolled_patient(clinic)[1] for _ in range(6)]
+    db.session.execute(sa.delete(ReminderOccurrence))
+    db.session.commit()
+    due = bulk_occurrences(courses, 120)
+    batch = 3
+
+    def work(_i: int) -> list[list[int]]:
+        taken = []
+        while ids := claim(batch):
+            taken.append(ids)
+        return taken
+
+    results = in_parallel(push_app, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    batches = [ids for taken in results for ids in taken]
+    assert max(len(ids) for ids in batches) <= batch
+    claimed = [i for ids in batches for i in ids]
+    assert sorted(claimed) == sorted(due)
