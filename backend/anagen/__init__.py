@@ -90,6 +90,7 @@ def register_blueprints(app) -> None:
     from anagen.clinic.views.settings import bp as clinic_settings_bp
     from anagen.clinic.views.staff import bp as clinic_staff_bp
     from anagen.course.views import bp as me_bp
+    from anagen.exports.views import bp as exports_bp
     from anagen.photos import views as photos
     from anagen.photos.views_alignment import bp as photo_alignment_bp
     from anagen.reminders.views import bp as push_bp
@@ -109,6 +110,7 @@ def register_blueprints(app) -> None:
             clinic_settings_bp,
             clinic_dashboard_bp,
             clinic_course_bp,
+            exports_bp,
             photos.me_bp,
             photos.clinic_bp,
             photo_alignment_bp,

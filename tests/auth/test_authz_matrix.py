@@ -103,6 +103,11 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/patients/<int:patient_id>/messages", "POST"): ("record", 401, 403, 403, 201, 201, 404),
     ("/api/clinic/dashboard", "GET"):                          ("staff",   401, 403, 403, 200, 200, 200),
     ("/api/clinic/enrolment-options", "GET"):                  ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/exports/adherence.csv", "GET"):              ("staff",   401, 403, 403, 200, 200, 200),
+    ("/api/clinic/patients/<int:patient_id>/export.fhir.json", "GET"):
+                                                               ("record",  401, 403, 403, 200, 200, 404),
+    ("/api/me/export.json", "GET"):                            ("self",    401, 200, 200, 403, 403, 403),
+    ("/api/me/export.fhir.json", "GET"):                       ("self",    401, 200, 200, 403, 403, 403),
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"):    ("record",  401, 403, 403, 200, 200, 404),
     ("/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge", "POST"):
                                                                ("record",  401, 403, 403, 201, 201, 404),
@@ -340,6 +345,9 @@ REQUESTS = {
     ("/api/clinic/settings", "PATCH"): lambda w, a: Call(
         "/api/clinic/settings", {"protocol_overrides": {"massage_seconds": 90}}
     ),
+    ("/api/clinic/patients/<int:patient_id>/export.fhir.json", "GET"): lambda w, a: Call(
+        f"/api/clinic/patients/{w.ids[PAT_A]}/export.fhir.json"
+    ),
     ("/api/clinic/patients/<int:patient_id>/flags", "GET"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/flags"
     ),
@@ -421,6 +429,7 @@ TARGETS = {
     "/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/messages": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/export.fhir.json": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/course/pause": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/course/resume": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/course/end": ("patient", PAT_A),
