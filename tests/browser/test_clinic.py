@@ -5,6 +5,7 @@ admin pages, and axe on every staff screen."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -49,8 +50,6 @@ def test_admin_screens(desk, clinic_admin):
 
 
 def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, clinic_admin):
-    import datetime as dt
-
     _clinic, admin = clinic_admin
     desk.context.clock.install(time=dt.datetime.now(dt.UTC))
     sign_in(desk, admin.email)
@@ -153,7 +152,22 @@ def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_adm
     desk.get_by_label("Parting line").check()
     expect(desk.locator("svg.scalp-map path.area.target")).to_have_count(2)
     expect(desk.get_by_label("Patient's time zone")).to_have_value("Europe/London")
-    desk.get_by_label("Kit 1 batch number").fill("CAL-2611-A")
+    # This patient's massage time, within the protocol's bounds, differs from the clinic's.
+    desk.get_by_label("Massage time (seconds)").fill("90")
+    expect(desk.locator("#protocol")).to_contain_text("changed for this patient")
+    kit = desk.get_by_role("group", name="Kit 1")
+    kit.get_by_label("Batch number").fill("CAL-2611-A")
+    expiry = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    kit.get_by_label("Expiry date").fill(expiry)
+    # Reminder days too close together: the server's rule, shown at the field, nothing enrolled.
+    days = desk.get_by_role("group", name="Reminder days")
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        days.get_by_label(day).set_checked(day in ("Monday", "Tuesday"))
+    desk.get_by_role("button", name="Enrol and show the invite QR code").click()
+    expect(desk.get_by_role("alert").filter(has_text="There is a problem")).to_contain_text("Reminder days")
+    expect(days.locator(".field-error")).to_contain_text("at least 3 days apart")
+    days.get_by_label("Tuesday").uncheck()
+    days.get_by_label("Thursday").check()
     desk.get_by_role("button", name="Enrol and show the invite QR code").click()
 
     desk.heading("Pat, scan this with your phone")
@@ -185,6 +199,9 @@ def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_adm
     first = desk.locator("table.timeline tbody tr").first
     expect(first).to_contain_text("Done on time")
     expect(first).to_contain_text(re.compile("clinic", re.I))
+    kits = desk.get_by_role("region", name="Kits")
+    expect(kits.locator("tbody tr").first).to_contain_text("CAL-2611-A")
+    expect(kits.locator("tbody tr").nth(1)).to_contain_text("Not yet")  # kit 2: dispatch recorded later
     desk.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     desk.heading("Patients")
     row = desk.locator("table.dashboard tbody tr", has_text="Okafor, Pat")

@@ -1,14 +1,15 @@
-// What the enrolment form offers. The keys and names are the server's
-// (anagen/clinic/enrolment.py INDICATIONS; the scalp areas in shared/scalp.js); the server
-// checks every value again.
-export const INDICATIONS = [
-  ["androgenetic_alopecia", "Androgenetic alopecia (male or female pattern hair loss)"],
-  ["telogen_effluvium", "Telogen effluvium (shedding, including after Covid-19)"],
-  ["post_transplant", "After hair-restoration surgery, to prevent shock loss"],
-  ["other", "Other (see notes)"],
-];
+// What enrolment offers (GET /api/clinic/enrolment-options): the clinic's card (phone for the
+// invite sheet, default reminder time), indications, scalp areas and the protocols with the
+// parameters one course may change. Fetched once per page load.
+import { api } from "./api.js";
 
-export const indicationLabel = (key) => (INDICATIONS.find(([k]) => k === key) || [key, key])[1];
+let cached = null;
+export function loadOptions() {
+  if (!cached) cached = api.get("/api/clinic/enrolment-options").catch((error) => ((cached = null), Promise.reject(error)));
+  return cached;
+}
+
+export const labelIn = (list, key) => (list || []).find((o) => o.key === key)?.label || (key || "").replace(/_/g, " ");
 
 // The server's words for the block (anagen/clinic/enrolment.py NOT_SUITABLE_MESSAGE), shown
 // as soon as the box is ticked; the server refuses the enrolment with the same reason.
@@ -22,3 +23,13 @@ export function timeZones() {
     return ["UTC", "Europe/London", "Europe/Dublin", "Europe/Paris", "Europe/Berlin", "America/New_York", "Australia/Sydney"];
   }
 }
+
+// Protocol parameter names as a clinician reads them; an unknown key is shown as written.
+export const PARAMETER_LABELS = {
+  passes_per_area: "Stamp passes per area",
+  massage_seconds: "Massage time (seconds)",
+  min_gap_hours: "Minimum hours between applications",
+  on_time_window_hours: "On-time window (hours after due)",
+  follow_up_after_hours: "Follow-up reminder after (hours)",
+  side_effect_pain_threshold: "Side-effect flag from pain score",
+};

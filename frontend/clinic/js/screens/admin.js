@@ -7,7 +7,7 @@ import { href, setQuery } from "../router.js";
 import { state } from "../store.js";
 import { atYear, humanKey } from "../fmt.js";
 import { useLoad, Loading, LoadError, ErrorSummary, TextInput, Select, Submit, Notice, fieldError, Badge } from "../ui.js";
-import { timeZones } from "../options.js";
+import { timeZones, PARAMETER_LABELS } from "../options.js";
 import { zoneLabel } from "/shared/format.js";
 
 const TABS = [
@@ -119,15 +119,6 @@ export function StaffAdmin() {
   </section>`;
 }
 
-// Protocol parameter names as a clinician reads them; an unknown key is shown as written.
-const PARAMETER_LABELS = {
-  passes_per_area: "Stamp passes per area",
-  massage_seconds: "Massage time (seconds)",
-  min_gap_hours: "Minimum hours between applications",
-  on_time_window_hours: "On-time window (hours after due)",
-  follow_up_after_hours: "Follow-up reminder after (hours)",
-  side_effect_pain_threshold: "Side-effect flag from pain score",
-};
 
 export function SettingsAdmin() {
   const loaded = useLoad(() => api.get("/api/clinic/settings"), []);
@@ -166,7 +157,8 @@ export function SettingsAdmin() {
       return;
     }
     const body = { name: form.name, time_zone: form.time_zone, protocol_overrides: overrides };
-    for (const key of ["phone", "default_reminder_time"]) if (key in form) body[key] = form[key];
+    if ("phone" in form) body.phone = form.phone.trim() || null;
+    if ("default_reminder_time" in form && form.default_reminder_time) body.default_reminder_time = form.default_reminder_time;
     if ("locations" in form) body.locations = form.locations.split("\n").map((s) => s.trim()).filter(Boolean);
     try {
       const data = await api.patch("/api/clinic/settings", body);

@@ -6,11 +6,11 @@ import { html, useState, useMemo } from "../html.js";
 import { api } from "../api.js";
 import { navigate } from "../router.js";
 import { keepInvite } from "../invites.js";
-import { INDICATIONS, NOT_SUITABLE, timeZones } from "../options.js";
+import { NOT_SUITABLE, PARAMETER_LABELS, loadOptions, timeZones } from "../options.js";
 import { ScalpMap } from "../scalpmap.js";
-import { AREAS } from "/shared/scalp.js";
 import { WEEKDAYS, deviceZone, zoneLabel } from "/shared/format.js";
-import { TextInput, TextArea, Select, Radios, Checkbox, ErrorSummary, Notice, Submit, fieldError } from "../ui.js";
+import { TextInput, TextArea, Select, Radios, Checkbox, ErrorSummary, Notice, Submit, fieldError, useLoad, Loading, LoadError } from "../ui.js";
+import { humanKey } from "../fmt.js";
 
 const LABELS = {
   first_name: "First name",
@@ -27,8 +27,14 @@ const LABELS = {
   reminder_weekdays: "Reminder days",
   reminder_time: "Reminder time",
   time_zone: "Time zone",
-  kit_batch_numbers: "Kit batch numbers",
+  kits: "Kits",
+  "kits.0.batch_number": "Kit 1 batch number",
+  "kits.0.expires_on": "Kit 1 expiry date",
+  "kits.1.batch_number": "Kit 2 batch number",
+  "kits.1.expires_on": "Kit 2 expiry date",
   protocol_version_id: "Protocol",
+  protocol_overrides: "Protocol parameters",
+  ...Object.fromEntries(Object.entries(PARAMETER_LABELS).map(([k, v]) => [`protocol_overrides.${k}`, v])),
 };
 
 const SECTIONS = [
@@ -47,8 +53,9 @@ const localInput = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.g
 // Monday = 0, as the server counts weekdays.
 const weekdayIndex = (d) => (d.getDay() + 6) % 7;
 
-function initialForm() {
+function initialForm(options) {
   const now = new Date();
+  const protocol = options.protocols[0];
   const today = weekdayIndex(now);
   return {
     first_name: "",
@@ -66,9 +73,14 @@ function initialForm() {
     planned_at: localInput(new Date(now.getTime() + 86400000)),
     // The first at-home application three or four days after today's, then twice a week.
     reminder_weekdays: [(today + 3) % 7, today],
-    reminder_time: "20:00",
+    reminder_time: options.clinic.default_reminder_time || "20:00",
     time_zone: deviceZone(),
-    kits: [{ batch: "" }, { batch: "" }],
+    kits: [
+      { batch: "", expires: "" },
+      { batch: "", expires: "" },
+    ],
+    protocol_id: protocol ? protocol.id : null,
+    params: protocol ? Object.fromEntries(protocol.parameters.map((p) => [p.key, String(p.value)])) : {},
   };
 }
 
@@ -83,7 +95,7 @@ function firstApplicationAt(form) {
 }
 
 // The checks a person can fix before anything is sent; the server makes them all again.
-function localProblems(form) {
+function localProblems(form, protocol) {
   const f = {};
   if (!form.first_name.trim()) f.first_name = "Enter the patient's first name";
   if (!form.last_name.trim()) f.last_name = "Enter the patient's last name";
@@ -96,7 +108,16 @@ function localProblems(form) {
   if (form.start === "today" && new Date(firstApplicationAt(form)) > new Date()) f.first_application_at = "The time it was done can't be later than now";
   if (form.start === "later" && !form.planned_at) f.first_application_at = "Choose the date and time";
   if (!form.reminder_time) f.reminder_time = "Enter a time like 20:00";
-  if (!form.kits[0].batch.trim() && form.kits[1].batch.trim()) f.kit_batch_numbers = "Enter kit 1's batch number first";
+  form.kits.forEach((kit, i) => {
+    if (kit.batch.trim() && !kit.expires) f[`kits.${i}.expires_on`] = "Enter the expiry date on the box";
+    if (!kit.batch.trim() && kit.expires) f[`kits.${i}.batch_number`] = "Enter the batch number on the box";
+  });
+  if (!form.kits[0].batch.trim() && form.kits[1].batch.trim()) f["kits.0.batch_number"] = "Enter kit 1 first";
+  for (const p of protocol?.parameters || []) {
+    const value = Number(form.params[p.key]);
+    if (form.params[p.key] === "" || !Number.isInteger(value) || value < p.min || value > p.max)
+      f[`protocol_overrides.${p.key}`] = `A whole number from ${p.min} to ${p.max}`;
+  }
   return f;
 }
 
@@ -109,7 +130,15 @@ function Section({ id, number, title, children, hint }) {
 }
 
 export function Enrol() {
-  const [form, setForm] = useState(initialForm);
+  const options = useLoad(loadOptions, []);
+  if (options.error && !options.data)
+    return html`<section class="screen"><h1>Enrol a patient</h1><${LoadError} error=${options.error} reload=${options.reload} /></section>`;
+  if (!options.data) return html`<section class="screen"><h1>Enrol a patient</h1><${Loading} /></section>`;
+  return html`<${EnrolForm} options=${options.data} />`;
+}
+
+function EnrolForm({ options }) {
+  const [form, setForm] = useState(() => initialForm(options));
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const zones = useMemo(timeZones, []);
@@ -121,11 +150,13 @@ export function Enrol() {
     setForm((f) => ({ ...f, target_areas: f.target_areas.includes(key) ? f.target_areas.filter((k) => k !== key) : [...f.target_areas, key] }));
   const toggleDay = (day) =>
     setForm((f) => ({ ...f, reminder_weekdays: f.reminder_weekdays.includes(day) ? f.reminder_weekdays.filter((d) => d !== day) : [...f.reminder_weekdays, day] }));
-  const setKit = (i, value) => setForm((f) => ({ ...f, kits: f.kits.map((k, j) => (j === i ? { ...k, batch: value } : k)) }));
+  const setKit = (i, key, value) => setForm((f) => ({ ...f, kits: f.kits.map((k, j) => (j === i ? { ...k, [key]: value } : k)) }));
+  const setParam = (key, value) => setForm((f) => ({ ...f, params: { ...f.params, [key]: value } }));
+  const protocol = options.protocols.find((p) => p.id === form.protocol_id) || options.protocols[0];
 
   const submit = async (event) => {
     event.preventDefault();
-    const problems = localProblems(form);
+    const problems = localProblems(form, protocol);
     if (Object.keys(problems).length) {
       setError({ message: "Some details need attention before the patient can be enrolled.", fields: problems });
       return;
@@ -148,8 +179,14 @@ export function Enrol() {
       reminder_weekdays: [...form.reminder_weekdays].sort(),
       reminder_time: form.reminder_time,
       time_zone: form.time_zone,
-      kit_batch_numbers: form.kits.map((k) => k.batch.trim()).filter(Boolean),
+      kits: form.kits.filter((k) => k.batch.trim()).map((k) => ({ batch_number: k.batch.trim(), expires_on: k.expires })),
     };
+    if (protocol) {
+      body.protocol_version_id = protocol.id;
+      // Only what the clinician changed for this patient; the rest stays the clinic's.
+      const changed = protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value);
+      if (changed.length) body.protocol_overrides = Object.fromEntries(changed.map((p) => [p.key, Number(form.params[p.key])]));
+    }
     let enrolled;
     try {
       enrolled = await api.post("/api/clinic/patients", body);
@@ -167,7 +204,7 @@ export function Enrol() {
         recordError = e.message;
       }
     }
-    keepInvite(enrolled.patient.id, { ...enrolled.invite, fresh: true, recordError });
+    keepInvite(enrolled.patient.id, { ...enrolled.invite, fresh: true, recordError, patient: enrolled.patient });
     navigate(`/patients/${enrolled.patient.id}/invite`);
   };
 
@@ -192,7 +229,7 @@ export function Enrol() {
             <${TextInput} id="date_of_birth" type="date" label="Date of birth (optional)" value=${form.date_of_birth} onValue=${set("date_of_birth")} error=${err("date_of_birth")} />
           </div>
           <${Select} id="indication" label="Reason for treatment" value=${form.indication} onValue=${set("indication")} error=${err("indication")}
-            options=${[["", "Choose…"], ...INDICATIONS]} required />
+            options=${[["", "Choose…"], ...options.indications.map((o) => [o.key, o.label])]} required />
         </${Section}>
 
         <${Section} id="suitability" number="2" title="Suitability" hint="From the scalp exam.">
@@ -211,14 +248,33 @@ export function Enrol() {
             <fieldset id="target_areas" aria-describedby=${err("target_areas") ? "target_areas-error" : undefined}>
               <legend>Areas to treat</legend>
               ${err("target_areas") && html`<p class="field-error" id="target_areas-error">${err("target_areas")}</p>`}
-              ${AREAS.map(([key, label]) => html`<${Checkbox} id=${"area-" + key} label=${label} checked=${form.target_areas.includes(key)} onValue=${() => toggleArea(key)} />`)}
+              ${options.scalp_areas.map(({ key, label }) => html`<${Checkbox} id=${"area-" + key} label=${label} checked=${form.target_areas.includes(key)} onValue=${() => toggleArea(key)} />`)}
               <p class="hint" aria-live="polite">${form.target_areas.length ? `${form.target_areas.length} marked` : "None marked yet"}</p>
             </fieldset>
           </div>
         </${Section}>
 
-        <${Section} id="protocol" number="4" title="Protocol">
-          <p>The clinic's protocol: a derma stamp and serum twice a week for 12 weeks (24 applications, two kits). Admins set its adjustable parameters, within the protocol's safe bounds, in <a href="/clinic/admin/settings">clinic settings</a>; they apply to every patient enrolled from then on.</p>
+        <${Section} id="protocol" number="4" title="Protocol" hint="The clinic's values, within the protocol's safe bounds. Change one only for this patient's reasons; the course keeps these values.">
+          ${options.protocols.length > 1 &&
+          html`<${Select} id="protocol_version_id" label="Protocol" value=${form.protocol_id} onValue=${(v) => {
+            const chosen = options.protocols.find((p) => String(p.id) === String(v));
+            setForm((f) => ({ ...f, protocol_id: chosen.id, params: Object.fromEntries(chosen.parameters.map((p) => [p.key, String(p.value)])) }));
+          }} options=${options.protocols.map((p) => [p.id, p.name])} />`}
+          ${protocol &&
+          html`<p><strong>${protocol.name}</strong>: ${protocol.applications_total} applications, ${protocol.applications_per_week} a week for ${protocol.weeks} weeks.</p>
+            <div>
+              ${protocol.parameters.map((p) => {
+                const id = `protocol_overrides.${p.key}`;
+                const changed = Number(form.params[p.key]) !== p.value;
+                return html`<div class="param-row">
+                  <label for=${id}>${PARAMETER_LABELS[p.key] || humanKey(p.key)}</label>
+                  <input id=${id} type="number" min=${p.min} max=${p.max} step="1" value=${form.params[p.key]} onInput=${(e) => setParam(p.key, e.currentTarget.value)}
+                    aria-invalid=${err(id) ? "true" : undefined} aria-describedby=${id + "-bounds" + (err(id) ? " " + id + "-error" : "")} />
+                  <span class="hint" id=${id + "-bounds"}>${p.min}–${p.max}; clinic's value ${p.value}${changed ? html` · <strong>changed for this patient</strong>` : ""}
+                    ${err(id) && html`<span class="field-error" id=${id + "-error"}>${err(id)}</span>`}</span>
+                </div>`;
+              })}
+            </div>`}
         </${Section}>
 
         <${Section} id="start" number="5" title="Course start">
@@ -232,8 +288,9 @@ export function Enrol() {
         <${Section} id="reminders" number="6" title="Reminders" hint="The days the patient applies at home, and when the phone reminds them. They can change this in the app.">
           <fieldset id="reminder_weekdays" aria-describedby=${err("reminder_weekdays") ? "reminder_weekdays-error" : "weekday-hint"}>
             <legend>Reminder days</legend>
-            <p class="hint" id="weekday-hint">Two days, at least three days apart (for example Monday and Thursday).</p>
-            ${err("reminder_weekdays") && html`<p class="field-error" id="reminder_weekdays-error">${err("reminder_weekdays")}</p>`}
+            ${err("reminder_weekdays")
+              ? html`<p class="field-error" id="reminder_weekdays-error">${err("reminder_weekdays")}</p>`
+              : html`<p class="hint" id="weekday-hint">Two days, at least three days apart (for example Monday and Thursday).</p>`}
             <div class="day-grid">
               ${WEEKDAYS.map((name, i) => html`<${Checkbox} id=${"day-" + i} label=${name} checked=${form.reminder_weekdays.includes(i)} onValue=${() => toggleDay(i)} />`)}
             </div>
@@ -245,10 +302,20 @@ export function Enrol() {
           </div>
         </${Section}>
 
-        <${Section} id="kits" number="7" title="Kits" hint="The batch numbers on the boxes (kit 2 is usually handed over or sent later).">
-          <div class="kits" id="kit_batch_numbers">
-            ${form.kits.map((kit, i) => html`<${TextInput} id=${"kit-" + (i + 1)} label=${`Kit ${i + 1} batch number${i ? " (optional)" : ""}`} value=${kit.batch} onValue=${(v) => setKit(i, v)}
-              error=${i === 0 ? err("kit_batch_numbers") : undefined} maxlength="60" autocomplete="off" />`)}
+        <${Section} id="kits" number="7" title="Kits" hint="The batch number and expiry date on each box (kit 2 is often handed over or sent later: its dispatch is recorded on the patient's page).">
+          ${err("kits") && html`<p class="field-error" id="kits-error">${err("kits")}</p>`}
+          <div class="kits">
+            ${form.kits.map(
+              (kit, i) => html`<fieldset>
+                <legend>Kit ${i + 1}${i ? " (optional)" : ""}</legend>
+                <div class="row">
+                  <${TextInput} id=${`kits.${i}.batch_number`} label="Batch number" value=${kit.batch} onValue=${(v) => setKit(i, "batch", v)}
+                    error=${err(`kits.${i}.batch_number`)} maxlength="60" autocomplete="off" />
+                  <${TextInput} id=${`kits.${i}.expires_on`} type="date" label="Expiry date" value=${kit.expires} onValue=${(v) => setKit(i, "expires", v)}
+                    error=${err(`kits.${i}.expires_on`)} />
+                </div>
+              </fieldset>`
+            )}
           </div>
         </${Section}>
 

@@ -38,9 +38,10 @@ export function InviteScreen({ params }) {
     }
   };
 
-  if (patient.error && !patient.data) return html`<section class="screen"><h1>Invite</h1><${LoadError} error=${patient.error} reload=${patient.reload} /></section>`;
-  if (!patient.data) return html`<section class="screen"><h1>Invite</h1><${Loading} /></section>`;
-  const p = patient.data;
+  // The QR code is shown even if the patient's details do not load: it can't be fetched again.
+  const p = patient.data || invite?.patient;
+  if (!p && patient.error) return html`<section class="screen"><h1>Invite</h1><${LoadError} error=${patient.error} reload=${patient.reload} /></section>`;
+  if (!p) return html`<section class="screen"><h1>Invite</h1><${Loading} /></section>`;
   const name = `${p.first_name} ${p.last_name}`;
   const firstDate = firstAtHome(p);
   const phone = clinic.data?.clinic?.phone;

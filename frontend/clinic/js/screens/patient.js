@@ -6,13 +6,12 @@ import { html, useState } from "../html.js";
 import { api, download } from "../api.js";
 import { href } from "../router.js";
 import { at, atYear, dayOf, calendarDate, zoneName, otherZone, humanKey } from "../fmt.js";
-import { indicationLabel } from "../options.js";
+import { loadOptions, labelIn } from "../options.js";
 import { useLoad, Loading, LoadError, Notice, ErrorSummary, Dialog, TextArea, TextInput, Select, Submit, Badge, fieldError } from "../ui.js";
 import { AcknowledgeDialog } from "../flags.js";
 import { AdherenceChart, AdherenceTable } from "../chart.js";
 import { ScalpMap } from "../scalpmap.js";
 import { PhotosSection } from "../sections/photos.js";
-import { AREAS } from "/shared/scalp.js";
 import { WEEKDAYS } from "/shared/format.js";
 
 const STATUS_WORDS = {
@@ -24,13 +23,13 @@ const STATUS_WORDS = {
   upcoming: "Upcoming",
 };
 const COURSE_BADGE = { active: "ok", paused: "warn", ended: "muted", completed: "ok" };
-const areaLabel = (key) => (AREAS.find(([k]) => k === key) || [key, key])[1];
 const pad = (n) => String(n).padStart(2, "0");
 
 export function PatientPage({ params }) {
   const id = params.id;
   const detail = useLoad(() => api.get(`/api/clinic/patients/${id}`), [id]);
   const raised = useLoad(() => api.get(`/api/clinic/patients/${id}/flags`), [id]);
+  const options = useLoad(() => loadOptions().catch(() => null), []);
   const [notice, setNotice] = useState(null);
   const [dialog, setDialog] = useState(null); // "pause" | "resume" | "end" | "record" | "ack"
   const [exportError, setExportError] = useState(null);
@@ -66,7 +65,7 @@ export function PatientPage({ params }) {
     <div class="page-head">
       <div>
         <h1>${p.first_name} ${p.last_name}</h1>
-        <p class="hint">${p.email}${p.phone ? ` · ${p.phone}` : ""} · ${indicationLabel(p.indication)} · ${zoneName(zone)} time
+        <p class="hint">${p.email}${p.phone ? ` · ${p.phone}` : ""} · ${labelIn(options.data?.indications, p.indication)} · ${zoneName(zone)} time
           · ${p.account_active ? "Joined the app" : "Has not joined the app yet"}</p>
       </div>
       <div class="actions">
@@ -100,7 +99,7 @@ export function PatientPage({ params }) {
         <section class="card" aria-labelledby="areas-h">
           <h2 id="areas-h">Target areas</h2>
           <${ScalpMap} selected=${p.target_areas || []} size="small" />
-          <p>${(p.target_areas || []).map(areaLabel).join(", ")}</p>
+          <p>${(p.target_areas || []).map((key) => labelIn(options.data?.scalp_areas, key)).join(", ")}</p>
           ${p.suitability?.notes && html`<p class="hint">Exam notes: ${p.suitability.notes}</p>`}
         </section>
         <${Reminders} p=${p} />
@@ -161,10 +160,9 @@ function checkInText(c) {
   return c.notes ? `${text}. “${c.notes}”` : text;
 }
 
-// When it was first due, and when it is planned now (later ones move to keep the minimum gap
-// after a miss or a move): the plan calls them original_due_at and due_at, the timeline
-// due_at and scheduled_at.
-const originalDue = (a) => (a.scheduled_at ? a.due_at : a.original_due_at || a.due_at);
+// When it was first due, and when it is planned now (after a miss or a move the later ones
+// shift to keep the minimum gap): the timeline's original_due_at and scheduled_at.
+const originalDue = (a) => a.original_due_at || a.due_at;
 const plannedFor = (a) => a.scheduled_at || a.due_at;
 
 // Done and missed applications with when they were due; the ones still to come at the time
@@ -227,8 +225,15 @@ function Kits({ patientId, kits, zone, onChanged }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const body = { batch_number: form.batch_number.trim() || null, expires_on: form.expires_on || null };
+    const body = {};
+    if (form.batch_number.trim() && form.batch_number.trim() !== editing.batch_number) body.batch_number = form.batch_number.trim();
+    if (form.expires_on && form.expires_on !== editing.expires_on) body.expires_on = form.expires_on;
     if (form.dispatched && !editing.dispatched_at) body.dispatched_at = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    if (!Object.keys(body).length) {
+      setEditing(null);
+      setBusy(false);
+      return;
+    }
     try {
       await api.patch(`/api/clinic/patients/${patientId}/kits/${editing.number}`, body);
       const number = editing.number;
@@ -325,6 +330,7 @@ function Reminders({ p }) {
   const devices = r.devices || [];
   return html`<section class="card" aria-labelledby="reminders-h">
     <h2 id="reminders-h">Reminders</h2>
+    ${r.paused && html`<p><${Badge} kind="warn">Paused</${Badge}> No reminders while the course is paused.</p>`}
     <dl class="facts">
       <dt>Days</dt><dd>${days || "—"}</dd>
       <dt>Time</dt><dd>${r.reminder_time || "—"} (${zoneName(r.time_zone)})</dd>
