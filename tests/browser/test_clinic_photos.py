@@ -44,6 +44,14 @@ def follow_ups(enrolled, clinic_admin):
     return patient, admin, ids
 
 
+def _fills_its_frame(page, where):
+    """The baseline, drawn in its own frame at the frame's scale, covers the frame exactly (the
+    frame keeps the photo's proportions and the scale follows the frame's width)."""
+    frame = page.locator(f"{where} .compare-frame").first.bounding_box()
+    base = page.locator(f"{where} img.aligned-img").first.bounding_box()
+    assert abs(base["width"] - frame["width"]) <= 1 and abs(base["height"] - frame["height"]) <= 1
+
+
 def test_review_compare_comment_and_outcomes(desk, follow_ups):
     patient, admin, ids = follow_ups
     sign_in(desk, admin.email)
@@ -77,9 +85,11 @@ def test_review_compare_comment_and_outcomes(desk, follow_ups):
     desk.get_by_role("button", name="All before").click()
     expect(slider).to_have_value("100")
     desk.get_by_role("button", name="Half").click()
+    _fills_its_frame(desk, ".compare-slider")
     desk.check_screen("clinic-photos-compare-slider")
     desk.get_by_label("Side by side").check()
     expect(desk.locator(".side-by-side figure")).to_have_count(2)
+    _fills_its_frame(desk, ".side-by-side")
     desk.check_screen("clinic-photos-compare-side")
 
     after.get_by_role("button", name="Mark reviewed").click()

@@ -123,15 +123,18 @@ function Frame({ p, reference, scale, label, zone, className = "" }) {
   return html`<img class=${"plain-img " + className} src=${p.images.display} alt=${alt(label, p, zone)} />`;
 }
 
-const ratioOf = (p) => `${p.display_width || 3} / ${p.display_height || 4}`;
+// A frame with the photo's proportions, never taller than most of the window (the width gives way).
+const frameStyle = (p) => {
+  const [w, h] = [p.display_width || 3, p.display_height || 4];
+  return { aspectRatio: `${w} / ${h}`, maxWidth: `min(100%, calc(78vh * ${w} / ${h}))` };
+};
 
 function Slider({ a, b, reference: ref, zone, label }) {
   const [pos, setPos] = useState(50);
   const [box, width] = useWidth();
-  const frameRatio = ratioOf(ref || a);
   const scale = ref ? width / ref.display_width : 1;
   return html`<figure class="compare-slider">
-    <div class="compare-frame" ref=${box} style=${{ aspectRatio: frameRatio }}>
+    <div class="compare-frame" ref=${box} style=${frameStyle(ref || a)}>
       <${Frame} p=${a} reference=${ref} scale=${scale} label=${label} zone=${zone} />
       <div class="slider-top" style=${{ clipPath: `inset(0 0 0 ${pos}%)` }}>
         <${Frame} p=${b} reference=${ref} scale=${scale} label=${label} zone=${zone} />
@@ -152,23 +155,26 @@ function Slider({ a, b, reference: ref, zone, label }) {
 }
 
 function SideBySide({ a, b, reference: ref, zone, label }) {
+  return html`<div class="side-by-side">
+    ${[a, b].map((p, i) => html`<${SideFigure} key=${p.id} p=${p} reference=${ref} zone=${zone} label=${label} heading=${i === 0 ? "Before" : "After"} />`)}
+  </div>`;
+}
+
+// One column: its own frame, scaled to its own width.
+function SideFigure({ p, reference: ref, zone, label, heading }) {
   const [box, width] = useWidth();
   const scale = ref ? width / ref.display_width : 1;
-  return html`<div class="side-by-side" ref=${box}>
-    ${[a, b].map(
-      (p, i) => html`<figure>
-        <div class="compare-frame" style=${{ aspectRatio: ratioOf(ref || p) }}>
-          <${Frame} p=${p} reference=${ref} scale=${scale} label=${label} zone=${zone} />
-        </div>
-        <figcaption><strong>${i === 0 ? "Before" : "After"}</strong>: ${photoName(p, zone)}${ref ? " (aligned to the baseline)" : ""}</figcaption>
-      </figure>`
-    )}
-  </div>`;
+  return html`<figure>
+    <div class="compare-frame" ref=${box} style=${frameStyle(ref || p)}>
+      <${Frame} p=${p} reference=${ref} scale=${scale} label=${label} zone=${zone} />
+    </div>
+    <figcaption><strong>${heading}</strong>: ${photoName(p, zone)}${ref ? " (aligned to the baseline)" : ""}</figcaption>
+  </figure>`;
 }
 
 function Single({ p, label, zone }) {
   return html`<figure class="single-photo">
-    <div class="compare-frame" style=${{ aspectRatio: ratioOf(p) }}><${Frame} p=${p} reference=${null} label=${label} zone=${zone} /></div>
+    <div class="compare-frame" style=${frameStyle(p)}><${Frame} p=${p} reference=${null} label=${label} zone=${zone} /></div>
     <figcaption>${photoName(p, zone)}</figcaption>
   </figure>`;
 }
