@@ -62,9 +62,10 @@ test-dates: $(VENV)/.dev-installed
 	    ANAGEN_TEST_DATABASE=sqlite faketime -f "+$${off}s" $(BIN)/pytest -m "not browser" || exit 1; \
 	done
 
-## Save every patient screen to docs/screenshots/ (real Chromium).
+## Save every patient and staff screen to docs/screenshots/ (real Chromium).
 screenshots: $(VENV)/.dev-installed
-	ANAGEN_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_screenshots.py
+	ANAGEN_SCREENSHOTS=1 $(BIN)/pytest tests/browser/test_screenshots.py tests/browser/test_clinic.py \
+	  tests/browser/test_clinic_dashboard.py tests/browser/test_clinic_course.py
 
 ## Benchmarks (each prints one JSON line; DATABASE_URL picks the database).
 bench: $(VENV)/.dev-installed
