@@ -15,10 +15,10 @@ const localNow = () => {
 const number = (v) => (v === "" || v == null ? null : Number(v));
 const fmt = (v, digits) => (v == null ? "—" : Number(v).toFixed(digits));
 
-// The table alone (also beside the photos on the comparison screen); `only`: these checkpoints.
-export function OutcomeTable({ outcomes, checkpoints, only = null, caption }) {
+// The table alone (also under the photos on the comparison screen).
+export function OutcomeTable({ outcomes, checkpoints, caption }) {
   const areas = (outcomes && outcomes.areas) || [];
-  const cps = checkpoints.filter((c) => !c.ad_hoc && (!only || only.includes(c.key)));
+  const cps = checkpoints.filter((c) => !c.ad_hoc);
   const measured = areas.filter((a) => a.measures.length);
   if (!measured.length) return html`<p class="hint">No outcome measures recorded yet.</p>`;
   return html`<div class="table-wrap">
