@@ -330,6 +330,10 @@ def test_the_clinic_reviews_and_comments_and_the_patient_sees_the_comment(app, w
     second = send(patient, photofiles.phone_jpeg(seed=2), view="parting").get_json()
     waiting = clinician.get("/api/clinic/photos/awaiting-review").get_json()
     assert [w["photo"]["id"] for w in waiting] == [first["id"], second["id"]]
+    assert (waiting[1]["photo"]["checkpoint_label"], waiting[1]["photo"]["view_label"]) == (
+        "End of kit 1",
+        "Parting line",
+    )
     assert waiting[0]["patient"]["id"] == world["patient"][0]
 
     reviewed = clinician.post(f"/api/clinic/photos/{first['id']}/review").get_json()
@@ -356,6 +360,13 @@ def test_staff_take_the_baseline_in_clinic(app, world, clinician):
     assert answer.status_code == 201, answer.get_json()
     photo = answer.get_json()
     assert photo["uploaded_by"] == "clinic" and photo["registration"]["status"] == "not_needed"
+    assert (photo["checkpoint_label"], photo["view_label"]) == (
+        "Before you start (in clinic)",
+        "Crown from above",
+    )
+    # Taken by the clinician: seen already, not waiting for review.
+    assert photo["reviewed_at"] and photo["reviewed_by"]["name"]
+    assert clinician.get("/api/clinic/photos/awaiting-review").get_json() == []
     assert photo["images"]["display"].startswith("/api/clinic/photos/")
     with app.app_context():
         row = db.session.get(Photo, photo["id"])

@@ -15,6 +15,7 @@ from anagen.models.base import Base, str_enum
 
 if TYPE_CHECKING:
     from anagen.models.clinic import StaffUser
+    from anagen.models.course import Course
     from anagen.models.patient import Patient
 
 
@@ -120,6 +121,7 @@ class Photo(Base):
     )
     reviewed_by: so.Mapped[StaffUser | None] = so.relationship(foreign_keys=[reviewed_by_id])
     patient: so.Mapped[Patient] = so.relationship()
+    course: so.Mapped[Course | None] = so.relationship()
 
     @property
     def withdrawn(self) -> bool:

@@ -12,7 +12,7 @@ from anagen.clinic import flags as clinic_flags
 from anagen.clock import utcnow
 from anagen.errors import Conflict, InvalidInput
 from anagen.extensions import db
-from anagen.models import Patient, Photo, PhotoComment, PhotoStatus, StaffUser
+from anagen.models import Course, Patient, Photo, PhotoComment, PhotoStatus, StaffUser
 from anagen.reminders import occurrences as reminders
 
 MAX_COMMENT = 2000
@@ -61,7 +61,12 @@ def awaiting_review(clinic_id: int, limit: int = 200) -> list[Photo]:
     """The clinic's photos nobody has reviewed yet, oldest first, with their patients."""
     query = (
         awaiting_review_query(clinic_id)
-        .options(so.contains_eager(Photo.patient), so.selectinload(Photo.comments))
+        .options(
+            so.contains_eager(Photo.patient),
+            so.selectinload(Photo.comments).joinedload(PhotoComment.author),
+            so.selectinload(Photo.course).joinedload(Course.protocol_version),
+            so.joinedload(Photo.reviewed_by),
+        )
         .order_by(Photo.uploaded_at, Photo.id)
         .limit(limit)
     )

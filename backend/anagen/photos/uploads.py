@@ -256,6 +256,9 @@ def upload(
             taken_at=taken_at,
             uploaded_at=now,
             uploaded_by_staff_id=staff.id if staff else None,
+            # The clinician who took it in clinic has seen it: it does not wait for review.
+            reviewed_at=now if staff else None,
+            reviewed_by_id=staff.id if staff else None,
             registration_status=RegistrationStatus.NOT_NEEDED
             if checkpoint == BASELINE
             else RegistrationStatus.PENDING,
@@ -322,6 +325,18 @@ def file_key(photo: Photo, size: str) -> str:
     if key is None:
         raise NotFound("This photo has no aligned image yet.", code="not_aligned")
     return key
+
+
+def labels(photo: Photo) -> tuple[str, str]:
+    """The photo's checkpoint and view as its course's protocol names them."""
+    course = photo.course
+    if course is None:
+        return photo.checkpoint, photo.view
+    protocol = course_protocol(course)
+    checkpoint = AD_HOC_LABEL if photo.checkpoint == AD_HOC else photo.checkpoint
+    checkpoint = next((c.label for c in protocol.checkpoints if c.key == photo.checkpoint), checkpoint)
+    view = next((v.label for v in protocol.views if v.key == photo.view), photo.view)
+    return checkpoint, view
 
 
 def media_type_of(photo: Photo, size: str) -> str:

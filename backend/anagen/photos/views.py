@@ -152,6 +152,8 @@ class PhotoSchema(ma.Schema):
     id = fields.Integer(required=True)
     checkpoint = fields.String(required=True)
     view = fields.String(required=True)
+    checkpoint_label = fields.Function(lambda p: uploads.labels(p)[0], metadata={"type": "string"})
+    view_label = fields.Function(lambda p: uploads.labels(p)[1], metadata={"type": "string"})
     status = fields.String(required=True, metadata={"enum": ["active", "withdrawn"]})
     taken_at = Instant(allow_none=True)
     uploaded_at = Instant(required=True)
