@@ -92,8 +92,15 @@ def test_photo_taken_offline_waits_on_the_phone_and_is_sent_when_back_online(pag
     expect(page.locator("#sync")).to_have_text("1 change waiting to sync")
     assert patient_photos(patient.id) == []
 
-    # Still offline: the photo is listed as waiting, and the item belongs to this patient.
-    page.get_by_role("link", name="See your photos").click()
+    # Still offline: the photo is listed with what waits to sync, and on the Photos screen, and
+    # the item belongs to this patient.
+    page.get_by_role("link", name="1 change waiting to sync").click()
+    page.heading("Waiting to sync")
+    expect(page.locator("#main")).to_contain_text("Photo: Crown from above (End of kit 1)")
+    page.check_screen("photos-waiting")
+    page.go_back()
+    page.heading("Crown from above")
+    page.get_by_role("link", name="Back to your photos").click()
     page.heading("Progress photos")
     expect(card).to_contain_text("Saved on this phone, waiting to send.")
     expect(card).to_contain_text("1 of 5 views done")
