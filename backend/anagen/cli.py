@@ -34,8 +34,11 @@ def setup_command(demo: bool) -> None:
         logins = demo_service.load_demo()
         db.session.commit()
         _print_logins(logins)
+    elif demo and demo_service.any_clinic(slug=demo_service.DEMO_SLUG):
+        click.echo("Demo clinic already loaded (patient logins are in the README).")
+        _print_logins(demo_service.staff_logins(), loaded=False)
     elif demo:
-        click.echo("Demo clinic already loaded (logins are in the README).")
+        click.echo("A clinic exists already: the demo clinic was not loaded.")
 
 
 @click.command("create-clinic")
@@ -85,9 +88,11 @@ def demo_load() -> None:
     _print_logins(logins)
 
 
-def _print_logins(logins: list[tuple[str, str, str]]) -> None:
-    base = current_app.config["PUBLIC_BASE_URL"]
-    click.echo(f"Demo clinic loaded. Sign in at {base}")
+def _print_logins(logins: list[tuple[str, str, str]], loaded: bool = True) -> None:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if loaded:
+        click.echo("Demo clinic loaded.")
+    click.echo(f"Staff workspace: {base}/clinic/   Patient app: {base}/")
     for role, email, password in logins:
         click.echo(f"  {role:<10} {email:<34} {password}")
 

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
+from anagen.clinic.dashboard import Query, dashboard
 from anagen.clinic.demo import load_demo
 from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS
 from anagen.course.courses import active_course, course_adherence, plan_items
@@ -93,10 +94,31 @@ def test_every_demo_patient_holds_its_promised_state(app_ctx, moment):
         course, protocol, _, statuses, done, _ = _state(patients["Erin"], now)
         assert done == protocol.applications_total and course.status == "completed"
 
+        # Jo: paused by the clinic, with its reason; nothing missed meanwhile.
+        course, _, _, statuses, done, adh = _state(patients["Jo"], now)
+        assert course.status == "paused" and course.status_reason and adh.missed == 0, statuses
+
+        # The dashboard: every flag raised by the patient whose story it is, and nobody else's.
+        clinic_id = patients["Ava"].clinic_id
+        board = dashboard(clinic_id, Query(per_page=100), now=now)
+        flags = {row.first_name: {f.key for f in row.flags} for row in board.patients}
+        assert flags == {
+            "Ava": set(),
+            "Ben": {"two_misses"},
+            "Chloe": {"side_effects"},
+            "Dev": set(),
+            "Erin": set(),
+            "Farah": {"drifting"},
+            "Gus": {"notifications"},
+            "Hana": {"kit"},
+            "Ivan": {"invite"},
+            "Jo": set(),
+        }, flags
+
 
 def test_demo_patients_have_the_quiet_hours_every_new_patient_gets(app_ctx):
     load_demo()
     db.session.commit()
     patients = db.session.scalars(sa.select(Patient)).all()
-    assert len(patients) == 5
+    assert len(patients) == 10
     assert {(p.quiet_hours_start, p.quiet_hours_end) for p in patients} == {DEFAULT_QUIET_HOURS}

@@ -1,21 +1,31 @@
-"""The demo clinic: staff and patients at different points of their course."""
+"""The demo clinic: staff and patients at different points of their course, so that the clinic's
+dashboard shows every flag (two misses in a row, a check-in over the threshold, completions
+drifting later, reminders not reaching a phone, kit 2 not dispatched, an invite not redeemed),
+a paused course, a finished one, and patients with nothing to worry about."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import os
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from anagen.auth.passwords import hash_password
 from anagen.clinic.clinics import create_clinic, create_staff
 from anagen.clinic.enrolment import DEFAULT_QUIET_HOURS, Enrolment, enrol_patient
+from anagen.clinic.invites import issue_invite
+from anagen.clinic.kits import KitDetails
 from anagen.clinic.messages import send_message
 from anagen.clock import utcnow
+from anagen.course import lifecycle
 from anagen.course.courses import CheckIn, record_application
 from anagen.extensions import db
-from anagen.models import Clinic, StaffRole
+from anagen.models import Clinic, Invite, PushSubscription, StaffRole
 from anagen.protocol import Protocol, default_protocol, schedule_course
 
 DEMO_SLUG = "demo-clinic"
@@ -45,6 +55,11 @@ class DemoPatient:
     missed: int = 0
     late: tuple[int, ...] = ()
     flagged_pain: int | None = None  # the pain reported at application 9 (over the threshold flags)
+    drifting: bool = False  # the last applications done, each later after its time than the one before
+    device: str | None = "working"  # the patient's phone: "working", "failing" or None (none)
+    kit_2_dispatched: bool = True  # handed over with kit 1 at the first visit
+    invite_redeemed: bool = True
+    paused: str | None = None  # the clinic's reason, when the clinic paused the course
 
 
 DEMO_PATIENTS = (
@@ -53,7 +68,28 @@ DEMO_PATIENTS = (
     DemoPatient("Chloe", "Martin", "chloe@demo.anagen.example", elapsed=16, late=(9, 12), flagged_pain=7),
     DemoPatient("Dev", "Shah", "dev@demo.anagen.example", elapsed=0),
     DemoPatient("Erin", "Walsh", "erin@demo.anagen.example", elapsed=24, late=(5,)),
+    DemoPatient("Farah", "Haddad", "farah@demo.anagen.example", elapsed=8, drifting=True),
+    DemoPatient("Gus", "Lindqvist", "gus@demo.anagen.example", elapsed=5, device="failing"),
+    DemoPatient("Hana", "Sato", "hana@demo.anagen.example", elapsed=9, kit_2_dispatched=False),
+    DemoPatient("Ivan", "Petrov", "ivan@demo.anagen.example", elapsed=0, device=None, invite_redeemed=False),
+    DemoPatient(
+        "Jo", "Kowalski", "jo@demo.anagen.example", elapsed=5, paused="Scalp irritation: resting for a week"
+    ),
 )
+# The lateness after the due time of a drifting patient's last three applications (each still
+# within the on-time window: the early warning comes before the first miss).
+DRIFT = (dt.timedelta(minutes=20), dt.timedelta(hours=1, minutes=10), dt.timedelta(hours=3))
+# Demo phones subscribe at a push service that cannot exist (RFC 6761's .invalid): the dispatcher's
+# sends to them fail and are retried a few times, as for a phone that is switched off.
+DEMO_PUSH_SERVICE = "https://push.invalid/demo"
+
+
+def staff_logins() -> list[tuple[str, str, str]]:
+    """The demo clinic's staff sign-ins (public by design, like the patients')."""
+    return [
+        ("admin", "admin@demo.anagen.example", STAFF_PASSWORD),
+        ("clinician", "clinician@demo.anagen.example", STAFF_PASSWORD),
+    ]
 
 
 def any_clinic(slug: str | None = None) -> bool:
@@ -66,7 +102,7 @@ def any_clinic(slug: str | None = None) -> bool:
 def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
     """Create the demo clinic; returns (role, email, password) for each login."""
     now = now or utcnow()
-    clinic, admin = create_clinic(
+    clinic, _admin = create_clinic(
         name="Phi Hair Clinic (demo)",
         slug=DEMO_SLUG,
         time_zone=DEMO_ZONE,
@@ -81,7 +117,10 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
         role=StaffRole.CLINICIAN,
         password=STAFF_PASSWORD,
     )
-    logins = [("admin", admin.email, STAFF_PASSWORD), ("clinician", clinician.email, STAFF_PASSWORD)]
+    # 020 7946 0xxx: a London range Ofcom keeps for drama, never a real line.
+    clinic.phone = "+44 20 7946 0321"
+    clinic.locations = ["Harley Street", "Richmond"]
+    logins = staff_logins()
     protocol = default_protocol()
     for story in DEMO_PATIENTS:
         # A late application can push the rest of the course back by up to half a week (the
@@ -102,13 +141,26 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
                 quiet_hours=DEFAULT_QUIET_HOURS,  # as every patient a clinic enrols
                 advanced_traction_alopecia=False,
                 miniaturisation_seen=True,
-                kit_batch_numbers=[f"CAL-{story.first.upper()}-1"],
+                kits=[
+                    KitDetails(f"CAL-{story.first.upper()}-{n}", (now + KIT_SHELF_LIFE).date())
+                    for n in range(1, protocol.kits_total + 1)
+                ],
             ),
             staff=clinician,
         )
-        patient.password_hash = hash_password(PATIENT_PASSWORD)
-        patient.photo_consent_at = start
+        issue_invite(patient, clinician, dt.timedelta(days=7))
+        if story.kit_2_dispatched:
+            for kit in course.kits:
+                kit.dispatched_at = start
+        if story.invite_redeemed:
+            patient.password_hash = hash_password(PATIENT_PASSWORD)
+            patient.photo_consent_at = start
+            db.session.execute(sa.update(Invite).where(Invite.patient_id == patient.id).values(used_at=start))
         _complete_history(protocol, course, story, now, clinician.id)
+        if story.device:
+            _add_device(patient, story.device, start)
+        if story.paused:
+            lifecycle.pause(course, story.paused, now=now)
         if story.flagged_pain is not None:
             send_message(
                 patient,
@@ -116,8 +168,32 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
                 "Thanks for telling us about the soreness after application 9. Press more gently "
                 "over the crown, and call us if it happens again.",
             )
-        logins.append(("patient", story.email, PATIENT_PASSWORD))
+        if story.invite_redeemed:
+            logins.append(("patient", story.email, PATIENT_PASSWORD))
     return logins
+
+
+KIT_SHELF_LIFE = dt.timedelta(days=2 * 365)
+
+
+def _add_device(patient, state: str, since: dt.datetime) -> None:
+    """A phone with reminders on (a real P-256 key pair, so the sender can encrypt for it)."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    raw = key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    failing = state == "failing"
+    db.session.add(
+        PushSubscription(
+            patient_id=patient.id,
+            endpoint=f"{DEMO_PUSH_SERVICE}/{patient.id}",
+            p256dh=base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            auth=base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="),
+            user_agent="Chrome on Android",
+            created_at=since,
+            refusals=3 if failing else 0,
+            failed_at=since + dt.timedelta(days=3) if failing else None,
+            failure="403 Forbidden: the push service no longer accepts this phone" if failing else None,
+        )
+    )
 
 
 def _closed(protocol: Protocol, slots: list, now: dt.datetime) -> int:
@@ -147,12 +223,18 @@ def course_start(protocol: Protocol, elapsed: int, now: dt.datetime) -> dt.datet
 
 def _complete_history(protocol: Protocol, course, story: DemoPatient, now: dt.datetime, staff_id) -> None:
     """Record the applications whose time has come, as the patient would have done them; the last
-    `story.missed` of the closed ones stay undone."""
+    `story.missed` of the closed ones stay undone; a drifting patient's last three drift later."""
     done_limit = _closed(protocol, course.applications, now) - story.missed if story.missed else None
+    drift_from = None
+    if story.drifting:
+        done_limit = sum(1 for row in course.applications if row.due_at + DRIFT[-1] <= now)
+        drift_from = done_limit - len(DRIFT) + 1
     for row in course.applications:
         if done_limit is not None and row.number > done_limit:
             return
         at = row.due_at + (LATE_AFTER if row.number in story.late else ON_TIME_AFTER)
+        if drift_from is not None and row.number >= drift_from:
+            at = row.due_at + DRIFT[row.number - drift_from]
         if at > now:
             return
         pain = story.flagged_pain if row.number == 9 and story.flagged_pain is not None else 1
