@@ -19,6 +19,13 @@ pytestmark = pytest.mark.browser
 
 def test_admin_screens(desk, clinic_admin):
     _clinic, admin = clinic_admin
+    desk.goto("/clinic/")
+    desk.heading("Sign in to the clinic workspace")
+    desk.check_screen("clinic-login")
+    desk.get_by_label("Work email").fill(admin.email)
+    desk.get_by_label("Password").fill("not the password")
+    desk.get_by_role("button", name="Sign in").click()
+    expect(desk.get_by_role("alert")).to_contain_text("don't match an account")
     sign_in(desk, admin.email)
     desk.heading("Patients")
     desk.get_by_role("link", name="Admin").click()

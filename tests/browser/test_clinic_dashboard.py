@@ -44,6 +44,7 @@ def test_the_dashboard_flags_two_misses_and_a_clinician_acknowledges_it(desk, cl
     row.get_by_role("button", name=re.compile("Acknowledge")).click()
     dialog = desk.get_by_role("dialog")
     expect(dialog).to_contain_text("Acknowledge a flag: Sam Behind")
+    desk.check_screen("clinic-acknowledge")
     dialog.get_by_label("Flag").select_option("two_misses")
     dialog.get_by_role("button", name="Acknowledge").click()
     expect(dialog.get_by_role("alert")).to_contain_text("Write a short note")
@@ -59,3 +60,23 @@ def test_the_dashboard_flags_two_misses_and_a_clinician_acknowledges_it(desk, cl
     desk.heading("Sam Behind")
     expect(desk.locator("main")).to_contain_text("Called Sam: away for a week")
     desk.check_screen("clinic-patient")
+
+    # Sam comes in: application 2 is done at the clinic, with a check-in.
+    desk.get_by_role("button", name="Record an application done here").click()
+    dialog = desk.get_by_role("dialog", name="Record application 2, done here today")
+    dialog.get_by_label(re.compile(r"^Pain")).fill("3")
+    dialog.get_by_label("Redness").select_option("mild")
+    desk.check_screen("clinic-record")
+    dialog.get_by_role("button", name="Record application 2").click()
+    expect(desk.locator("main")).to_contain_text("Application 2 recorded as done at the clinic.")
+    second = desk.locator("table.timeline tbody tr").nth(1)
+    expect(second).to_contain_text("redness mild, pain 3/10")
+    expect(second).to_contain_text(re.compile("clinic", re.I))
+
+    # A new invite (the earlier one stops working), e.g. for a new phone or a forgotten password.
+    desk.get_by_role("link", name="New invite QR code").click()
+    desk.heading("Invite for Sam")
+    desk.check_screen("clinic-new-invite")
+    desk.get_by_role("button", name="Make a new invite").click()
+    desk.heading("Sam, scan this with your phone")
+    expect(desk.locator(".qr-panel img")).to_be_visible()

@@ -130,7 +130,7 @@ function Summary({ p, apps, zone }) {
     <div class="stat"><span class="value">${adherence ? `${adherence.percent}%` : "—"}</span><span class="label">adherence · ${adherence ? `${adherence.missed} missed, ${adherence.late} late` : ""}</span></div>
     <div class="stat"><span class="value">${doneCount} of ${apps.length}</span><span class="label">applications done</span></div>
     <div class="stat"><span class="value">${last ? dayOf(last.completed_at, zone) : "None"}</span><span class="label">last application</span></div>
-    <div class="stat"><span class="value">${next ? dayOf(plannedFor(next), zone) : "—"}</span><span class="label">next application${next ? `, ${at(plannedFor(next), zone).split(", ")[1]}` : ""}${otherZone(zone)}</span></div>
+    <div class="stat"><span class="value">${next ? dayOf(next.due_at, zone) : "—"}</span><span class="label">next application${next ? `, ${at(next.due_at, zone).split(", ")[1]}` : ""}${otherZone(zone)}</span></div>
   </div>`;
 }
 
@@ -160,22 +160,20 @@ function checkInText(c) {
   return c.notes ? `${text}. “${c.notes}”` : text;
 }
 
-// When it was first due, and when it is planned now (after a miss or a move the later ones
-// shift to keep the minimum gap): the timeline's original_due_at and scheduled_at.
+// When it is due (the time in force, which on time and late are judged against) and when it
+// was first planned (after a miss or a move the later ones shift to keep the minimum gap).
 const originalDue = (a) => a.original_due_at || a.due_at;
 const plannedFor = (a) => a.scheduled_at || a.due_at;
 
-// Done and missed applications with when they were due; the ones still to come at the time
-// they are planned for now (after a miss or a move the later ones shift). The next few are
-// shown, the rest of the course folds away.
+// Every application with its due time; the next few still to come are shown, the rest of
+// the course folds away.
 const SHOW_UPCOMING = 3;
 
 function TimelineRow({ a, zone }) {
-  const past = a.completed_at || a.status === "missed";
-  const moved = a.status === "missed" && !a.completed_at && plannedFor(a) !== originalDue(a);
+  const shifted = originalDue(a) !== plannedFor(a);
   return html`<tr>
     <th scope="row">${a.number}</th>
-    <td>${at(past ? originalDue(a) : plannedFor(a), zone)}${moved ? html`<span class="sub">moved to ${at(plannedFor(a), zone)}</span>` : ""}</td>
+    <td>${at(plannedFor(a), zone)}${shifted ? html`<span class="sub">first planned ${at(originalDue(a), zone)}</span>` : ""}</td>
     <td class=${"status st-" + a.status}>${STATUS_WORDS[a.status] || a.status}${a.check_in?.flagged ? html` <${Badge} kind="error">Side effects</${Badge}>` : ""}</td>
     <td>${a.completed_at ? at(a.completed_at, zone) : "—"}</td>
     <td>${a.recorded_by ? `${a.recorded_by.name}${a.recorded_by.kind === "staff" ? " (clinic)" : ""}` : a.in_clinic ? "Clinic" : a.completed_at ? "Patient" : "—"}</td>
