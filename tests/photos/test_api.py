@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -446,3 +447,22 @@ def test_staff_take_the_baseline_before_the_patient_has_agreed_in_the_app_only_b
         assert db.session.get(Patient, world["patient"][0]).photo_consent_at is not None
         events = db.session.scalars(sa.select(AuditEvent.event).order_by(AuditEvent.id)).all()
     assert events[-2:] == ["photo_consent_recorded_in_clinic", "photo_uploaded"]
+
+
+def test_a_comment_sends_the_patient_a_health_free_notice_that_opens_their_photos(
+    app, world, patient, clinician
+):
+    from anagen.models import ReminderOccurrence
+    from anagen.reminders import dispatcher
+
+    photo = send(patient, photofiles.phone_jpeg()).get_json()
+    text = "Thinning at the crown looks a little better."
+    assert clinician.post(f"/api/clinic/photos/{photo['id']}/comments", {"text": text}).status_code == 201
+    with app.app_context():
+        notice = db.session.scalar(
+            sa.select(ReminderOccurrence).where(ReminderOccurrence.patient_id == world["patient"][0])
+        )
+        shown = dispatcher.payload(notice)
+    assert notice.kind == "photo_comment"
+    assert shown["url"] == "/#/photos" and shown["body"] == "Your clinic commented on one of your photos."
+    assert "crown" not in json.dumps(shown).lower()

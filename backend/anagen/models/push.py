@@ -45,6 +45,7 @@ class ReminderKind(enum.StrEnum):
     KIT_LOW = "kit_low"  # the last vial was opened
     CHECKPOINT = "checkpoint"  # progress photos are due
     MESSAGE = "message"  # the clinic wrote (no health details in the push)
+    PHOTO_COMMENT = "photo_comment"  # the clinic commented on a progress photo
     TEST = "test"  # "send me a test notification"
 
 

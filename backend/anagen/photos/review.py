@@ -31,7 +31,7 @@ def mark_reviewed(photo: Photo, staff: StaffUser, now: dt.datetime | None = None
 
 def add_comment(photo: Photo, staff: StaffUser, text: str, now: dt.datetime | None = None) -> PhotoComment:
     """A comment to the patient about their photo; the photo counts as reviewed. The patient gets a
-    "new message" notice (never the text)."""
+    notice that opens their photos (never the text)."""
     text = text.strip()
     if not text:
         raise InvalidInput("Write a comment first.", {"text": "Must not be empty"})
@@ -43,7 +43,7 @@ def add_comment(photo: Photo, staff: StaffUser, text: str, now: dt.datetime | No
     )
     db.session.add(comment)
     db.session.flush()
-    reminders.queue_message_notice(db.session.get(Patient, photo.patient_id))
+    reminders.queue_photo_comment_notice(db.session.get(Patient, photo.patient_id))
     return comment
 
 

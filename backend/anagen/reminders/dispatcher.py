@@ -65,6 +65,7 @@ TEXTS = {
     "checkpoint": ("Anagen", "It's time for your progress photos."),
     "test": ("Anagen", "Test notification: reminders are working."),
     "message": ("Anagen", "You have a new message from your clinic."),
+    "photo_comment": ("Anagen", "Your clinic commented on one of your photos."),
 }
 # How long a push service may hold a message, and how urgently to wake the device.
 DELIVERY = {
@@ -75,8 +76,14 @@ DELIVERY = {
     "checkpoint": (24 * 3600, "low"),
     "test": (600, "high"),
     "message": (24 * 3600, "normal"),
+    "photo_comment": (24 * 3600, "normal"),
 }
-SCREENS = {"checkpoint": "/#/photos", "kit_low": "/#/today", "test": "/#/settings"}
+SCREENS = {
+    "checkpoint": "/#/photos",
+    "photo_comment": "/#/photos",
+    "kit_low": "/#/today",
+    "test": "/#/settings",
+}
 # An application reminder sent on a later local day than its application's (a follow-up
 # held back by quiet hours, a retry, the missed notice): what it says, `when` being the day
 # the application was due ("yesterday", "on Thu").

@@ -388,6 +388,12 @@ def queue_message_notice(patient: Patient, now: dt.datetime | None = None) -> Re
     return _queue_notice(patient, ReminderKind.MESSAGE, respect_quiet_hours(now or utcnow(), patient))
 
 
+def queue_photo_comment_notice(patient: Patient, now: dt.datetime | None = None) -> ReminderOccurrence:
+    """ "Your clinic commented on one of your photos" (never the comment), outside quiet hours; it
+    opens the photos screen, where the comment is."""
+    return _queue_notice(patient, ReminderKind.PHOTO_COMMENT, respect_quiet_hours(now or utcnow(), patient))
+
+
 def _queue_notice(patient: Patient, kind: str, due_at: dt.datetime) -> ReminderOccurrence:
     occurrence = ReminderOccurrence(
         patient_id=patient.id, planned_application_id=None, kind=kind, seq=0, due_at=due_at
