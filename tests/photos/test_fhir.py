@@ -90,3 +90,34 @@ def test_each_measured_value_is_an_observation_with_its_change_from_baseline(pat
     }
     assert len({r["id"] for r in resources}) == 3
     json.dumps(resources)
+
+
+def test_the_patients_fhir_export_carries_them_and_validates_as_r4(app, patient):
+    from fhir.resources.R4B.bundle import Bundle
+
+    from anagen.exports import fhir as exports_fhir
+
+    patient, admin = patient
+    photo = _send(patient, 1, "crown")
+    outcomes.put_measure(
+        patient, "baseline", "crown", measured_at=utcnow() - dt.timedelta(days=1), hair_count_per_cm2=150.0,
+        cumulative_thickness_mm_per_cm2=5.0, staff=admin,
+    )  # fmt: skip
+    db.session.commit()
+    bundle = exports_fhir.patient_bundle(patient)
+    Bundle.model_validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    media = [r for r in resources if r["resourceType"] == "Media"]
+    measures = [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation"
+        and r.get("category", [{}])[0].get("coding", [{}])[0].get("code") == "exam"
+    ]
+    patient_entry = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    assert len(media) == 1 and media[0]["subject"]["reference"] == patient_entry["fullUrl"]
+    assert media[0]["content"]["url"].endswith(f"/api/clinic/photos/{photo.id}/image?size=master")
+    assert sorted(r["code"]["coding"][0]["code"] for r in measures) == [
+        "cumulative-hair-thickness",
+        "hair-count-density",
+    ]

@@ -1,5 +1,6 @@
-"""The photos and the outcome measures as FHIR R4 resources, for the clinic's export bundle
-(clinic-api's builder adds them to the patient's Bundle).
+"""The photos and the outcome measures as FHIR R4 resources in the patient's export Bundle
+(exports/fhir.py): `contribute` is registered with the exports at import (photos/views.py imports
+this module), so every patient Bundle carries them.
 
 - Each active photo is a `Media` (type image, `view` the protocol's view label, `bodySite` the
   scalp): its content is a link to the full-resolution master behind the authorised endpoint, not
@@ -11,12 +12,14 @@
   component in percent. No LOINC or SNOMED code names these measures, so the codes are the app's
   own code system (with a text every reader can show).
 
-Plain dicts (JSON-ready), references given by the caller so the bundle decides its own style.
+Plain dicts (JSON-ready); `media` and `observations` take the patient's reference, so the Bundle
+decides the reference style (its `urn:uuid:` ids).
 """
 
 from __future__ import annotations
 
 from anagen.clock import iso
+from anagen.exports import fhir as exports_fhir
 from anagen.models import Patient, Photo, PhotoStatus
 from anagen.photos import outcomes
 from anagen.photos.guides import guides
@@ -141,3 +144,24 @@ def observations(patient: Patient, patient_ref: str) -> list[dict]:
                     ]
                 result.append(observation)
     return result
+
+
+def _key(resource: dict) -> str:
+    return resource.pop("id")
+
+
+def contribute(builder: exports_fhir.BundleBuilder, record: exports_fhir.PatientRecord) -> None:
+    """Add the patient's photos (Media) and outcome measures (Observation) to their Bundle."""
+    from flask import current_app
+
+    subject = builder.reference("Patient", record.patient.id)
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    for resource in media(record.patient, subject["reference"], base_url):
+        resource.pop("resourceType")
+        builder.add("Media", _key(resource), resource)
+    for resource in observations(record.patient, subject["reference"]):
+        resource.pop("resourceType")
+        builder.add("Observation", _key(resource), resource)
+
+
+exports_fhir.register(contribute)

@@ -21,8 +21,13 @@ from anagen.auth.policy import account, get_patient, get_photo, record_action, r
 from anagen.errors import InvalidInput
 from anagen.extensions import db, limiter
 from anagen.models import Patient, Photo
+from anagen.photos import (
+    fhir,  # noqa: F401  (adds the photos and outcome measures to every FHIR export)
+    pipeline,
+    review,
+    uploads,
+)
 from anagen.photos import outcomes as outcome_measures
-from anagen.photos import pipeline, review, uploads
 from anagen.photos.storage import photo_storage
 
 # A multipart body carries the file and a few short fields around it.
