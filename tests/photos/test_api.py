@@ -466,3 +466,24 @@ def test_a_comment_sends_the_patient_a_health_free_notice_that_opens_their_photo
     assert notice.kind == "photo_comment"
     assert shown["url"] == "/#/photos" and shown["body"] == "Your clinic commented on one of your photos."
     assert "crown" not in json.dumps(shown).lower()
+
+
+def test_the_patients_own_data_export_lists_their_photos_comments_and_measures(
+    app, world, patient, clinician
+):
+    photo = send(patient, photofiles.phone_jpeg()).get_json()
+    clinician.post(f"/api/clinic/photos/{photo['id']}/comments", {"text": "Same light next time, please."})
+    withdrawn = send(patient, photofiles.phone_jpeg(seed=5), view="parting").get_json()
+    patient.post(f"/api/me/photos/{withdrawn['id']}/withdraw")
+    clinician.request(
+        "PUT",
+        f"/api/clinic/patients/{world['patient'][0]}/outcomes/baseline/crown",
+        json={"measured_at": (utcnow() - dt.timedelta(days=1)).isoformat(), "hair_count_per_cm2": 150.0},
+    )
+    data = patient.get("/api/me/export.json").get_json()
+    kept, gone = data["photos"]
+    assert (kept["checkpoint"], kept["view"], kept["taken_by"]) == ("End of kit 1", "Crown from above", "you")
+    assert kept["comments"][0]["text"] == "Same light next time, please."
+    assert patient.get(kept["images"]["master"]).status_code == 200
+    assert gone["status"] == "withdrawn" and gone["images"] is None
+    assert data["outcome_measures"][0]["hair_count_per_cm2"] == 150.0

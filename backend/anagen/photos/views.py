@@ -23,6 +23,7 @@ from anagen.extensions import db, limiter
 from anagen.models import Patient, Photo
 from anagen.photos import (
     fhir,  # noqa: F401  (adds the photos and outcome measures to every FHIR export)
+    personal_data,  # noqa: F401  (and to the patient's own data export)
     pipeline,
     review,
     uploads,
