@@ -29,6 +29,9 @@ def test_the_dashboard_flags_two_misses_and_a_clinician_acknowledges_it(desk, cl
     desk.emulate_media(color_scheme="dark")  # the patient app's dark palette, contrast checked too
     desk.check_screen("clinic-dashboard-dark")
     desk.emulate_media(color_scheme="light")
+    desk.set_viewport_size({"width": 820, "height": 1180})  # a tablet held upright
+    desk.check_screen("clinic-dashboard-tablet")
+    desk.set_viewport_size({"width": 1366, "height": 900})
 
     # Filtering on a flag is the server's, and the address keeps it.
     desk.get_by_role("navigation", name="Filter by flag").get_by_role(

@@ -107,7 +107,7 @@ export function Dashboard({ query }) {
         <caption class="visually-hidden">Patients, sorted by ${COLUMNS.find(([k]) => k === params.sort)?.[1] || params.sort}, ${params.order === "asc" ? "ascending" : "descending"}. Page ${data.page} of ${pages}.</caption>
         <thead><tr>
           ${COLUMNS.map(
-            ([key, label]) => html`<th scope="col" aria-sort=${params.sort === key ? (params.order === "asc" ? "ascending" : "descending") : undefined}>
+            ([key, label]) => html`<th scope="col" class=${"col-" + key} aria-sort=${params.sort === key ? (params.order === "asc" ? "ascending" : "descending") : undefined}>
               <button type="button" class="sort" onClick=${() => sortBy(key)}>${label}<span aria-hidden="true">${params.sort === key ? (params.order === "asc" ? " ▲" : " ▼") : ""}</span></button>
             </th>`
           )}
@@ -142,9 +142,9 @@ function Row({ p, labelOf, onAck }) {
     </th>
     <td>${c ? html`Week ${c.week} of ${c.weeks_total}<span class="sub">${c.applications_done} of ${c.applications_total} done · <${Badge} kind=${STATUS_BADGE[c.status] || ""}>${c.status}</${Badge}></span>` : html`<span class="sub">No course</span>`}</td>
     <td class="num">${p.adherence_percent == null ? "—" : `${p.adherence_percent}%`}<span class="sub">${p.missed} missed${p.late ? `, ${p.late} late` : ""}</span></td>
-    <td>${p.last_application_at ? dayOf(p.last_application_at) : "None yet"}</td>
+    <td class="col-last">${p.last_application_at ? dayOf(p.last_application_at) : "None yet"}</td>
     <td>${p.next_application_at ? at(p.next_application_at) : "—"}${p.next_overdue && html` <${Badge} kind="error">Overdue</${Badge}>`}</td>
-    <td><${FlagList} flags=${p.flags} acknowledged=${p.acknowledged} labelOf=${labelOf} /></td>
+    <td class="col-flags"><${FlagList} flags=${p.flags} acknowledged=${p.acknowledged} labelOf=${labelOf} /></td>
     <td>${p.flags.length > 0 && html`<button type="button" class="btn secondary small" onClick=${onAck}>Acknowledge<span class="visually-hidden"> a flag for ${p.first_name} ${p.last_name}</span></button>`}</td>
   </tr>`;
 }
