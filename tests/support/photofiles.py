@@ -97,6 +97,13 @@ def scan_data(jpeg: bytes) -> bytes:
     return jpeg[start : jpeg.index(b"\xff\xd9", start) + 2]
 
 
+def cut_and_closed(jpeg: bytes) -> bytes:
+    """The JPEG with its image data cut in the middle and an end-of-image marker put after the cut
+    (an interrupted write that still closed the file)."""
+    start, end = jpeg.index(b"\xff\xda"), jpeg.rindex(b"\xff\xd9")
+    return jpeg[: start + (end - start) // 2] + b"\xff\xd9"
+
+
 def with_size_in_header(jpeg: bytes, width: int, height: int) -> bytes:
     """The JPEG with its frame header claiming another size (a decompression bomb's header)."""
     sof = jpeg.index(b"\xff\xc0")
@@ -149,6 +156,7 @@ def refused_corpus() -> dict[str, tuple[bytes, str | None, int, str]]:
         ),
         "truncated-jpeg": (jpeg[: len(jpeg) // 2], "image/jpeg", 422, "invalid_image"),
         "truncated-jpeg-header": (jpeg[:40], "image/jpeg", 422, "invalid_image"),
+        "truncated-jpeg-closed": (cut_and_closed(jpeg), "image/jpeg", 422, "invalid_image"),
         "truncated-png": (png[: len(png) // 2], "image/png", 422, "invalid_image"),
         "truncated-webp": (webp[: len(webp) // 2], "image/webp", 422, "invalid_image"),
         "png-declared-jpeg": (png, "image/jpeg", 422, "invalid_image"),

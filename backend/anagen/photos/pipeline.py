@@ -405,6 +405,18 @@ def _display_and_thumb(im: Image.Image) -> tuple[Rendition, Rendition]:
     return _jpeg(display, DISPLAY_QUALITY), thumb.result()
 
 
+def _ends_in_padding(im: Image.Image) -> bool:
+    """True when the decoded JPEG's last row is libjpeg's padding: a scan cut short but closed with
+    an end-of-image marker decodes without an error (libjpeg only warns, and Pillow does not pass
+    warnings on), every block after the cut having no coefficients, i.e. exactly mid-grey. A
+    camera's last row of pixels is never exactly uniform mid-grey (sensor noise alone prevents it)."""
+    width, height = im.size
+    extrema = im.crop((0, height - 1, width, height)).getextrema()
+    if im.mode in {"L", "I", "F"}:
+        extrema = (extrema,)
+    return all(band == (128, 128) for band in extrema)
+
+
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
     """The size to ask `Image.draft` for so that it picks the largest scale within DISPLAY_EDGE
     (draft picks the smallest scale whose result still covers the size asked for)."""
@@ -429,6 +441,8 @@ def _process_jpeg(data: bytes, limits: Limits) -> tuple[Rendition, Rendition, Re
     # Every coefficient of every scan is still read, so a truncated file still fails here.
     im.draft("RGB", _draft_size(im.size))
     _load(im)
+    if _ends_in_padding(im):
+        raise _invalid("the image data ends early (the rest of the picture is missing)")
     im = _rgb(im)
     if stripped.orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[stripped.orientation])
