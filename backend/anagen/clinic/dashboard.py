@@ -37,6 +37,7 @@ from anagen.models import (
     PushSubscription,
     StaffUser,
 )
+from anagen.models.base import UTCDateTime
 from anagen.protocol import Protocol
 
 _P = Patient.__table__
@@ -129,7 +130,39 @@ def _asof(course, now):
     )
 
 
-def _rows(clinic_id: int, now: dt.datetime, patient_id: int | None = None) -> sa.Subquery:
+# The statements' parameters. The statements are large (a dozen CTEs, every flag's expression):
+# each shape of query is built and compiled once per database dialect, with its constants written
+# into the SQL and only these left as parameters (`_statement`); building and binding it anew on
+# every request would cost more than running it.
+CLINIC = sa.literal_column(":clinic_id", sa.Integer)
+NOW = sa.literal_column(":now_e", sa.Float)
+PATIENT = sa.literal_column(":patient_id", sa.Integer)
+NEEDLE = sa.literal_column(":needle", sa.String)
+STATUS = sa.literal_column(":status", sa.String)
+LIMIT = sa.literal_column(":lim", sa.Integer)
+OFFSET = sa.literal_column(":off", sa.Integer)
+_STATEMENTS: dict[tuple, sa.TextClause] = {}
+
+
+def _statement(shape: tuple, build) -> sa.TextClause:
+    """The compiled statement of this shape for the session's database (built on first use)."""
+    dialect = db.session.get_bind().dialect
+    key = (dialect.name, tuple(f.key for f in flag_defs.flags()), shape)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        sql = str(build().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        statement = sa.text(sql).columns(last_done_at=UTCDateTime(), next_due_at=UTCDateTime())
+        _STATEMENTS[key] = statement
+    return statement
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern finding `text` anywhere, its own % and _ taken literally (escape /)."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def _rows(one_patient: bool = False) -> sa.Subquery:
     """One row per patient of the clinic (or just one patient) with every figure and flag.
 
     Built from materialized CTEs, each computed once: the current course of each patient, the
@@ -137,10 +170,10 @@ def _rows(clinic_id: int, now: dt.datetime, patient_id: int | None = None) -> sa
     the patients' devices, invites and acknowledgements (grouped per patient), then the patients
     joined to those two. Few joins and no CTE rescanned per row keep the plan cheap even when the
     planner's row estimates are wrong (tables never analysed)."""
-    now_e = sa.literal(now.timestamp(), sa.Float)
-    in_scope = [_P.c.clinic_id == clinic_id, _P.c.active.is_(True)]
-    if patient_id is not None:
-        in_scope.append(_P.c.id == patient_id)
+    now_e = NOW
+    in_scope = [_P.c.clinic_id == CLINIC, _P.c.active.is_(True)]
+    if one_patient:
+        in_scope.append(_P.c.id == PATIENT)
     patients = sa.select(_P.c.id).where(*in_scope)
     current = _materialized(
         sa.select(sa.func.max(_C.c.id).label("course_id"))
@@ -392,16 +425,15 @@ def _rows(clinic_id: int, now: dt.datetime, patient_id: int | None = None) -> sa
 def _filters(rows: sa.Subquery, query: Query) -> list:
     where = []
     if query.q and query.q.strip():
-        needle = query.q.strip().lower()
         full_name = sa.func.lower(rows.c.first_name + " " + rows.c.last_name)
         where.append(
             sa.or_(
-                full_name.contains(needle, autoescape=True),
-                sa.func.lower(sa.func.coalesce(rows.c.email, "")).contains(needle, autoescape=True),
+                full_name.like(NEEDLE, escape="/"),
+                sa.func.lower(sa.func.coalesce(rows.c.email, "")).like(NEEDLE, escape="/"),
             )
         )
     if query.status:
-        where.append(rows.c.course_status == query.status)
+        where.append(rows.c.course_status == STATUS)
     return where
 
 
@@ -459,27 +491,40 @@ def dashboard(clinic_id: int, query: Query, now: dt.datetime | None = None) -> D
     Only a page past the end (no row to carry the totals) costs a second statement for them."""
     now = now or utcnow()
     keys = [f.key for f in flag_defs.flags()]
-    rows = _rows(clinic_id, now)
-    everyone = sa.func.count().over().label("n_all")
-    counts = [sa.func.sum(sa.case((rows.c[f"on_{k}"], 1), else_=0)).over().label(f"n_{k}") for k in keys]
-    listed = sa.select(rows, everyone, *counts).where(*_filters(rows, query)).subquery("listed")
-    where = [listed.c[f"on_{query.flag}"]] if query.flag else []
-    page = db.session.execute(
-        sa.select(listed)
-        .where(*where)
-        .order_by(*_order(listed, query))
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
-    ).all()
+    searching = bool(query.q and query.q.strip())
+    shape = (query.sort, query.order, query.flag, searching, bool(query.status))
+
+    def listed() -> sa.Subquery:
+        rows = _rows()
+        everyone = sa.func.count().over().label("n_all")
+        counts = [sa.func.sum(sa.case((rows.c[f"on_{k}"], 1), else_=0)).over().label(f"n_{k}") for k in keys]
+        return sa.select(rows, everyone, *counts).where(*_filters(rows, query)).subquery("listed")
+
+    def page_statement() -> sa.Select:
+        rows = listed()
+        where = [rows.c[f"on_{query.flag}"]] if query.flag else []
+        return sa.select(rows).where(*where).order_by(*_order(rows, query)).limit(LIMIT).offset(OFFSET)
+
+    def totals_statement() -> sa.Select:
+        rows = listed()
+        return sa.select(
+            sa.func.count().label("n_all"),
+            *(sa.func.sum(sa.case((rows.c[f"on_{k}"], 1), else_=0)).label(f"n_{k}") for k in keys),
+        )
+
+    params = {
+        "clinic_id": clinic_id,
+        "now_e": now.timestamp(),
+        "needle": _like(query.q.strip().lower()) if searching else None,
+        "status": query.status,
+        "lim": query.per_page,
+        "off": (query.page - 1) * query.per_page,
+    }
+    page = db.session.execute(_statement(("page", *shape), page_statement), params).all()
     if page:
         totals = page[0]
     else:
-        totals = db.session.execute(
-            sa.select(
-                sa.func.count().label("n_all"),
-                *(sa.func.sum(listed.c[f"on_{k}"].cast(sa.Integer)).label(f"n_{k}") for k in keys),
-            )
-        ).one()
+        totals = db.session.execute(_statement(("totals", *shape), totals_statement), params).one()
     flag_counts = {k: int(getattr(totals, f"n_{k}") or 0) for k in keys}
     return Dashboard(
         total=flag_counts[query.flag] if query.flag else int(totals.n_all or 0),
@@ -515,8 +560,9 @@ class PatientFlag:
 def patient_row(clinic_id: int, patient_id: int, now: dt.datetime | None = None) -> Row:
     """The dashboard's row of one patient (the same SQL, so the same figures and flags)."""
     now = now or utcnow()
-    rows = _rows(clinic_id, now, patient_id)
-    r = db.session.execute(sa.select(rows)).one_or_none()
+    statement = _statement(("patient",), lambda: sa.select(_rows(one_patient=True)))
+    params = {"clinic_id": clinic_id, "patient_id": patient_id, "now_e": now.timestamp()}
+    r = db.session.execute(statement, params).one_or_none()
     if r is None:
         raise NotFound("No such patient.")
     return _row(r, [f.key for f in flag_defs.flags()])
