@@ -1,4 +1,4 @@
-// Reminder days and time, time zone, quiet hours, notifications, sign out.
+// Reminder days and time, time zone, quiet hours, notifications, your data, sign out.
 import * as api from "/shared/api.js";
 import * as outbox from "../outbox.js";
 import * as push from "../push.js";
@@ -62,8 +62,24 @@ export async function render() {
       h("h2", {}, "Reminders"),
       el,
       notificationsBlock(),
+      dataBlock(),
       signOutBlock()
     )
+  );
+}
+
+// The patient's own data, to keep or to take to another clinic: plain links (the session cookie
+// goes with them; the service worker leaves /api/ alone), so the browser saves the file itself.
+function dataBlock() {
+  const link = (href, file, text) => h("p", {}, h("a", { href, download: file, class: "btn secondary" }, text));
+  return h(
+    "div",
+    { class: "card" },
+    h("h2", {}, "Your data"),
+    h("p", {}, "Download everything Anagen holds about you: your details, every application and check-in, your kits, reminder settings and your clinic's messages."),
+    link("/api/me/export.json", "my-anagen-data.json", "Download my data"),
+    link("/api/me/export.fhir.json", "my-anagen-fhir.json", "Download for another clinic (FHIR)"),
+    h("p", { class: "hint" }, "The FHIR file is the health-record standard other clinics and apps can read.")
   );
 }
 

@@ -76,7 +76,11 @@ export async function render() {
   if (!result.fresh) parts.push(alert("You are offline. This is your course as it was when you were last online.", "warn"));
   parts.push(h("p", { class: "lead" }, `Hello ${t.patient.first_name}.`));
 
-  if (t.course.status === "completed" || !next) {
+  if (t.course.status === "paused") {
+    parts.push(h("div", { class: "card" }, h("h2", {}, "Course paused"), h("p", {}, `${t.clinic.name} has paused your course. Do not do any applications until they tell you to carry on: you will get no reminders until then, and nothing counts as missed.`)));
+  } else if (t.course.status === "ended") {
+    parts.push(h("div", { class: "card" }, h("h2", {}, "Course ended"), h("p", {}, `${t.clinic.name} has ended your course after ${t.course.applications_done} of ${t.course.applications_total} applications. You will get no more reminders. Contact your clinic if you have questions.`)));
+  } else if (t.course.status === "completed" || !next) {
     parts.push(h("div", { class: "card" }, h("h2", {}, "Course complete"), h("p", {}, `You have finished all ${t.course.applications_total} applications. ${t.clinic.name} will be in touch about your results.`)));
   } else {
     parts.push(nextCard(t, next, queuedDone, inProgress));
