@@ -20,7 +20,7 @@ from anagen.clock import utcnow
 from anagen.extensions import db
 from anagen.models import AuditEvent, Photo, PhotoStatus, RegistrationStatus
 from anagen.photos import uploads
-from anagen.photos.storage import photo_storage
+from anagen.photos.storage import LocalStorage, photo_storage
 
 
 @pytest.fixture
@@ -76,8 +76,9 @@ def send(
 
 
 def stored_files(app) -> list[Path]:
+    """The files in the app's local photo folder."""
     with app.app_context():
-        root = photo_storage().root
+        root = LocalStorage(app.config["PHOTO_DIR"]).root
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
@@ -487,3 +488,19 @@ def test_the_patients_own_data_export_lists_their_photos_comments_and_measures(
     assert patient.get(kept["images"]["master"]).status_code == 200
     assert gone["status"] == "withdrawn" and gone["images"] is None
     assert data["outcome_measures"][0]["hair_count_per_cm2"] == 150.0
+
+
+def test_with_the_s3_backend_a_photo_goes_to_the_bucket_encrypted_and_comes_back(
+    app, patient, s3, monkeypatch
+):
+    monkeypatch.setitem(app.extensions, "anagen_photo_storage", s3)
+    photo = send(patient, photofiles.phone_jpeg()).get_json()
+    keys = sorted(o["Key"] for o in s3.client.list_objects_v2(Bucket=s3.bucket)["Contents"])
+    assert len(keys) == 3 and all(k.startswith(f"p/{photo_rows(app)[0].patient_id}/") for k in keys)
+    for key in keys:
+        assert s3.client.head_object(Bucket=s3.bucket, Key=key)["ServerSideEncryption"] == "AES256"
+    master = patient.get(photo["images"]["master"])
+    assert master.status_code == 200 and master.data.startswith(b"\xff\xd8")
+    assert stored_files(app) == []  # nothing in the local folder
+    patient.post(f"/api/me/photos/{photo['id']}/withdraw")
+    assert "Contents" not in s3.client.list_objects_v2(Bucket=s3.bucket)
