@@ -259,3 +259,37 @@ def test_admin_lists_own_clinic_audit_events_only(app_ctx, make_api):
     events_x = x.get("/api/clinic/audit-events").get_json()
     assert events_x and all(e["actor_id"] == admin_x.id for e in events_x if e["actor_type"] == "staff")
     assert admin_x.id not in {e["actor_id"] for e in y.get("/api/clinic/audit-events").get_json()}
+
+
+def test_the_audit_log_filters_by_event_actor_and_record_in_the_clinic_only(app_ctx, make_api):
+    clinic_x, admin_x = make_clinic()
+    clinic_y, admin_y = make_clinic()
+    patient, _ = make_enrolled_patient(clinic_x)
+    clinician = make_staff(clinic_x)
+    x, c, y = make_api(), make_api(), make_api()
+    x.login(admin_x.email, account="staff")
+    c.login(clinician.email, account="staff")
+    y.login(admin_y.email, account="staff")
+    assert (
+        c.post(f"/api/clinic/patients/{patient.id}/messages", {"text": "See you Thursday"}).status_code == 201
+    )
+
+    def events(client, **query):
+        response = client.get("/api/clinic/audit-events", query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    sent = events(x, event="message_sent")
+    assert [(e["actor_id"], e["target_id"]) for e in sent] == [(clinician.id, patient.id)]
+    assert {e["event"] for e in events(x, actor_type="staff", actor_id=clinician.id)} == {
+        "sign_in",
+        "message_sent",
+    }
+    assert [e["event"] for e in events(x, target_type="patient", target_id=patient.id)] == ["message_sent"]
+    assert events(x, target_type="patient") == sent
+    assert events(y, event="message_sent") == []  # another clinic's log has none of it
+    kinds = x.get("/api/clinic/audit-events/kinds").get_json()["events"]
+    assert {"sign_in", "message_sent"} <= set(kinds) and kinds == sorted(kinds)
+    assert "message_sent" not in y.get("/api/clinic/audit-events/kinds").get_json()["events"]
+    refused = x.get("/api/clinic/audit-events", query_string={"actor_id": clinician.id})
+    assert refused.status_code == 422 and "actor_type" in refused.get_json()["error"]["fields"]

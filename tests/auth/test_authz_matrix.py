@@ -97,6 +97,7 @@ TABLE: dict[tuple[str, str], tuple] = {
     ("/api/clinic/staff", "POST"):                             ("admin",   401, 403, 403, 403, 201, 201),
     ("/api/clinic/staff/<int:staff_id>", "PATCH"):             ("record",  401, 403, 403, 403, 200, 404),
     ("/api/clinic/audit-events", "GET"):                       ("admin",   401, 403, 403, 403, 200, 200),
+    ("/api/clinic/audit-events/kinds", "GET"):                 ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/settings", "GET"):                           ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/settings", "PATCH"):                         ("admin",   401, 403, 403, 403, 200, 200),
     ("/api/clinic/patients/<int:patient_id>/messages", "GET"): ("record",  401, 403, 403, 200, 200, 404),

@@ -48,9 +48,34 @@ def record(
     return entry
 
 
-def clinic_events(clinic_id: int, *, limit: int = 100, before_id: int | None = None) -> list[AuditEvent]:
-    """A clinic's events, newest first, paged by id."""
+def clinic_events(
+    clinic_id: int,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+    event: str | None = None,
+    actor: tuple[str, int | None] | None = None,
+    target: tuple[str, int | None] | None = None,
+) -> list[AuditEvent]:
+    """A clinic's events, newest first, paged by id; optionally only one event, or the events
+    of one actor or about one record ((type, id); id None: any of that type)."""
     query = sa.select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
     if before_id:
         query = query.where(AuditEvent.id < before_id)
+    if event:
+        query = query.where(AuditEvent.event == event)
+    for (kind, record_id), type_column, id_column in (
+        (actor or (None, None), AuditEvent.actor_type, AuditEvent.actor_id),
+        (target or (None, None), AuditEvent.target_type, AuditEvent.target_id),
+    ):
+        if kind:
+            query = query.where(type_column == kind)
+        if record_id is not None:
+            query = query.where(id_column == record_id)
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+def clinic_event_names(clinic_id: int) -> list[str]:
+    """The kinds of event in a clinic's log, for filtering it."""
+    query = sa.select(AuditEvent.event).where(AuditEvent.clinic_id == clinic_id).distinct()
+    return sorted(db.session.scalars(query))

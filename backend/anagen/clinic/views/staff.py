@@ -89,9 +89,23 @@ class AuditEventSchema(ma.Schema):
     created_at = Instant(required=True)
 
 
+RECORD_ID = validate.Range(min=1, max=2**31 - 1)
+
+
 class AuditQuerySchema(StrictSchema):
-    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    before_id = fields.Integer(load_default=None, validate=RECORD_ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    event = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
+    actor_type = fields.String(load_default=None, validate=validate.OneOf(["staff", "patient"]))
+    actor_id = fields.Integer(load_default=None, validate=RECORD_ID)
+    target_type = fields.String(load_default=None, validate=validate.Length(min=1, max=30))
+    target_id = fields.Integer(load_default=None, validate=RECORD_ID)
+
+    @ma.validates_schema
+    def _ids_have_types(self, data, **kwargs):
+        for side in ("actor", "target"):
+            if data.get(f"{side}_id") is not None and not data.get(f"{side}_type"):
+                raise ma.ValidationError(f"Give {side}_type with {side}_id.", f"{side}_type")
 
 
 @bp.get("/staff")
@@ -153,5 +167,25 @@ def change_staff(data, staff_id):
 @bp.arguments(AuditQuerySchema, location="query")
 @bp.response(200, AuditEventSchema(many=True))
 def list_audit_events(query):
-    """The clinic's audit log, newest first."""
-    return audit.clinic_events(account().clinic_id, limit=query["limit"], before_id=query["before_id"])
+    """The clinic's audit log, newest first; filtered by event, by who acted or by the record
+    it is about (a type, or a type and id)."""
+    return audit.clinic_events(
+        account().clinic_id,
+        limit=query["limit"],
+        before_id=query["before_id"],
+        event=query["event"],
+        actor=(query["actor_type"], query["actor_id"]) if query["actor_type"] else None,
+        target=(query["target_type"], query["target_id"]) if query["target_type"] else None,
+    )
+
+
+class AuditKindsSchema(ma.Schema):
+    events = fields.List(fields.String(), required=True)
+
+
+@bp.get("/audit-events/kinds")
+@requires("admin")
+@bp.response(200, AuditKindsSchema)
+def list_audit_event_kinds():
+    """The kinds of event in the clinic's audit log (for the log's filter)."""
+    return {"events": audit.clinic_event_names(account().clinic_id)}

@@ -1,7 +1,7 @@
 // Admin: staff accounts and roles, the clinic's settings and protocol parameters (within the
 // protocol's bounds), and the audit log. Changes the server guards ask for the admin's password
 // again (api.js handles `reauth_required`).
-import { html, useState, useEffect } from "../html.js";
+import { html, useState, useEffect, useRef } from "../html.js";
 import { api } from "../api.js";
 import { href, setQuery } from "../router.js";
 import { state } from "../store.js";
@@ -226,61 +226,82 @@ function toForm(data) {
   return form;
 }
 
-// The audit log, newest first, a page at a time (the server's before_id cursor); the filters
-// narrow the events shown.
+// The audit log, newest first, a page at a time (the server's before_id cursor), filtered on the
+// server by event, by who acted and by the record it is about; the filters stay in the address.
+const TARGET_TYPES = [
+  ["", "Any record"],
+  ["patient", "A patient"],
+  ["staff", "A staff account"],
+  ["clinic", "The clinic"],
+];
+
 export function AuditLog({ query }) {
+  const [filters, setFilters] = useState({ event: query.event || "", actor: query.actor || "", target_type: query.target_type || "", target_id: query.target_id || "" });
   const [pages, setPages] = useState([]);
   const [error, setError] = useState(null);
   const [loading, setLoading] = useState(true);
   const [done, setDone] = useState(false);
-  const [event, setEvent] = useState(query.event || "");
-  const [actor, setActor] = useState(query.actor || "");
-  const [target, setTarget] = useState(query.target || "");
   const staff = useLoad(() => api.get("/api/clinic/staff"), []);
-  const LIMIT = 200;
+  const kinds = useLoad(() => api.get("/api/clinic/audit-events/kinds"), []);
+  const LIMIT = 100;
+  const params = (beforeId) => {
+    const q = new URLSearchParams({ limit: LIMIT });
+    if (beforeId) q.set("before_id", beforeId);
+    if (filters.event) q.set("event", filters.event);
+    if (filters.actor) {
+      const [type, id] = filters.actor.split(":");
+      q.set("actor_type", type);
+      if (id) q.set("actor_id", id);
+    }
+    if (filters.target_type) q.set("target_type", filters.target_type);
+    if (filters.target_type && /^\d+$/.test(filters.target_id)) q.set("target_id", filters.target_id);
+    return q.toString();
+  };
+  const seq = useRef(0);
   const load = async (beforeId) => {
+    const mine = ++seq.current;
     setLoading(true);
     try {
-      const rows = await api.get(`/api/clinic/audit-events?limit=${LIMIT}${beforeId ? `&before_id=${beforeId}` : ""}`);
+      const rows = await api.get(`/api/clinic/audit-events?${params(beforeId)}`);
+      if (mine !== seq.current) return;
       setPages((p) => (beforeId ? [...p, rows] : [rows]));
       setDone(rows.length < LIMIT);
       setError(null);
     } catch (e) {
-      setError(e);
+      if (mine === seq.current) setError(e);
     } finally {
-      setLoading(false);
+      if (mine === seq.current) setLoading(false);
     }
   };
+  const key = JSON.stringify(filters);
   useEffect(() => {
-    load();
-  }, []);
-  useEffect(() => setQuery({ event, actor, target }), [event, actor, target]);
+    const timer = setTimeout(() => load(), filters.target_id ? 300 : 0);
+    setQuery(filters);
+    return () => clearTimeout(timer);
+  }, [key]);
+  const set = (k) => (v) => setFilters((f) => ({ ...f, [k]: v, ...(k === "target_type" && !v ? { target_id: "" } : {}) }));
   const events = pages.flat();
   const names = Object.fromEntries((staff.data || []).map((s) => [s.id, s.name]));
   const who = (type, id) => (type === "staff" && names[id] ? names[id] : type ? `${type} ${id ?? ""}`.trim() : "—");
-  const kinds = [...new Set(events.map((e) => e.event))].sort();
-  const shown = events.filter(
-    (e) =>
-      (!event || e.event === event) &&
-      (!actor || `${e.actor_type}:${e.actor_id}` === actor) &&
-      (!target || `${e.target_type} ${e.target_id ?? ""}`.toLowerCase().includes(target.toLowerCase()))
-  );
-  const actors = [...new Map(events.filter((e) => e.actor_type).map((e) => [`${e.actor_type}:${e.actor_id}`, who(e.actor_type, e.actor_id)])).entries()];
+  const actors = [["", "Anyone"], ["patient", "Any patient"], ...(staff.data || []).map((s) => [`staff:${s.id}`, s.name])];
   return html`<section class="screen">
     <h1>Audit log</h1>
     <${AdminNav} current="audit" />
     <form class="toolbar" role="search" aria-label="Filter the audit log" onSubmit=${(e) => e.preventDefault()}>
-      <${Select} id="audit-event" label="Event" value=${event} onValue=${setEvent} options=${[["", "All events"], ...kinds.map((k) => [k, humanKey(k)])]} />
-      <${Select} id="audit-actor" label="Who" value=${actor} onValue=${setActor} options=${[["", "Anyone"], ...actors]} />
-      <${TextInput} id="audit-target" type="search" label="About (e.g. patient 12)" value=${target} onValue=${setTarget} />
+      <${Select} id="audit-event" label="Event" value=${filters.event} onValue=${set("event")} options=${[["", "All events"], ...(kinds.data?.events || []).map((k) => [k, humanKey(k)])]} />
+      <${Select} id="audit-actor" label="Who" value=${filters.actor} onValue=${set("actor")} options=${actors} />
+      <${Select} id="audit-target-type" label="About" value=${filters.target_type} onValue=${set("target_type")} options=${TARGET_TYPES} />
+      ${filters.target_type && filters.target_type !== "clinic" &&
+      html`<${TextInput} id="audit-target-id" type="text" inputmode="numeric" label=${filters.target_type === "patient" ? "Patient number" : "Staff number"} value=${filters.target_id} onValue=${set("target_id")} />`}
     </form>
     ${error && html`<${LoadError} error=${error} reload=${() => load()} />`}
-    <p aria-live="polite" class="hint">${loading ? "Loading…" : `${shown.length} of ${events.length} events loaded${done ? "" : " (older ones below)"}`}</p>
+    <p aria-live="polite" class="hint">${loading ? "Loading…" : `${events.length} ${events.length === 1 ? "event" : "events"}${done ? "" : " so far (older ones below)"}`}</p>
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Who</th><th scope="col">About</th><th scope="col">Details</th></tr></thead>
       <tbody>
-        ${shown.map(
-          (e) => html`<tr>
+        ${!loading && events.length === 0 && html`<tr><td colspan="5">No events match these filters.</td></tr>`}
+        ${events.map(
+          (e) => html`<tr key=${e.id}>
             <td>${atYear(e.created_at)}</td>
             <th scope="row">${humanKey(e.event)}</th>
             <td>${who(e.actor_type, e.actor_id)}</td>
