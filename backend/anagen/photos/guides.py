@@ -29,17 +29,18 @@ OUTLINES: dict[str, str] = {
         "M150 30 C220 30 255 90 255 170 C255 260 215 350 150 370 C85 350 45 260 45 170 C45 90 80 30 150 30 Z "
         "M62 150 C90 105 210 105 238 150 M45 185 C32 190 32 235 48 240 M255 185 C268 190 268 235 252 240"
     ),
-    # The head in profile, facing right (the right side of the frame): the left temple faces the camera.
+    # The head in profile as the (rear) camera sees it: turned to the patient's right, the face
+    # points to the left of the frame and the left temple is towards the camera.
     "left_temple": (
-        "M140 40 C210 40 255 90 258 160 L275 215 L258 225 C262 270 250 300 225 310 L200 365 "
-        "M140 40 C80 40 42 95 45 170 C48 250 80 310 130 340 M118 190 C100 195 100 240 120 245 "
-        "M150 95 C185 110 205 140 210 175"
-    ),
-    # Mirrored: facing left, the right temple towards the camera.
-    "right_temple": (
         "M160 40 C90 40 45 90 42 160 L25 215 L42 225 C38 270 50 300 75 310 L100 365 "
         "M160 40 C220 40 258 95 255 170 C252 250 220 310 170 340 M182 190 C200 195 200 240 180 245 "
         "M150 95 C115 110 95 140 90 175"
+    ),
+    # Mirrored: turned to the patient's left, the face points to the right of the frame.
+    "right_temple": (
+        "M140 40 C210 40 255 90 258 160 L275 215 L258 225 C262 270 250 300 225 310 L200 365 "
+        "M140 40 C80 40 42 95 45 170 C48 250 80 310 130 340 M118 190 C100 195 100 240 120 245 "
+        "M150 95 C185 110 205 140 210 175"
     ),
 }
 # A view a clinic's protocol adds without an outline of its own gets the head from above.
