@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 import marshmallow as ma
@@ -89,23 +90,34 @@ class AuditEventSchema(ma.Schema):
     created_at = Instant(required=True)
 
 
-RECORD_ID = validate.Range(min=1, max=2**31 - 1)
+RECORD_REF = re.compile(r"^([a-z][a-z0-9_]{0,29})(?::([1-9][0-9]{0,9}))?$")
+
+
+class RecordRef(fields.String):
+    """A record as "type" or "type:id" ("patient", "staff:12"), loaded as (type, id or None).
+    The pattern is checked here (a validator would see the loaded tuple) and stated in the document."""
+
+    def __init__(self, description: str):
+        super().__init__(
+            load_default=None, metadata={"description": description, "pattern": RECORD_REF.pattern}
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        match = RECORD_REF.match(super()._deserialize(value, attr, data, **kwargs))
+        if not match or int(match[2] or 0) > 2**31 - 1:
+            raise ma.ValidationError('Write a record type, or type:id (e.g. "patient:12").')
+        return match[1], int(match[2]) if match[2] else None
 
 
 class AuditQuerySchema(StrictSchema):
-    before_id = fields.Integer(load_default=None, validate=RECORD_ID)
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
-    event = fields.String(load_default=None, validate=validate.Length(min=1, max=60))
-    actor_type = fields.String(load_default=None, validate=validate.OneOf(["staff", "patient"]))
-    actor_id = fields.Integer(load_default=None, validate=RECORD_ID)
-    target_type = fields.String(load_default=None, validate=validate.Length(min=1, max=30))
-    target_id = fields.Integer(load_default=None, validate=RECORD_ID)
-
-    @ma.validates_schema
-    def _ids_have_types(self, data, **kwargs):
-        for side in ("actor", "target"):
-            if data.get(f"{side}_id") is not None and not data.get(f"{side}_type"):
-                raise ma.ValidationError(f"Give {side}_type with {side}_id.", f"{side}_type")
+    # Event names are snake_case keys ("message_sent").
+    event = fields.String(
+        load_default=None, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,59}$", error="Not an event name.")
+    )
+    actor = RecordRef('Who acted: "staff", "patient", "staff:12"')
+    target = RecordRef('What it is about: "patient", "patient:12", "staff:3"')
 
 
 @bp.get("/staff")
@@ -174,8 +186,8 @@ def list_audit_events(query):
         limit=query["limit"],
         before_id=query["before_id"],
         event=query["event"],
-        actor=(query["actor_type"], query["actor_id"]) if query["actor_type"] else None,
-        target=(query["target_type"], query["target_id"]) if query["target_type"] else None,
+        actor=query["actor"],
+        target=query["target"],
     )
 
 

@@ -248,13 +248,8 @@ export function AuditLog({ query }) {
     const q = new URLSearchParams({ limit: LIMIT });
     if (beforeId) q.set("before_id", beforeId);
     if (filters.event) q.set("event", filters.event);
-    if (filters.actor) {
-      const [type, id] = filters.actor.split(":");
-      q.set("actor_type", type);
-      if (id) q.set("actor_id", id);
-    }
-    if (filters.target_type) q.set("target_type", filters.target_type);
-    if (filters.target_type && /^\d+$/.test(filters.target_id)) q.set("target_id", filters.target_id);
+    if (filters.actor) q.set("actor", filters.actor);
+    if (filters.target_type) q.set("target", filters.target_type + (/^[1-9]\d*$/.test(filters.target_id) ? `:${filters.target_id}` : ""));
     return q.toString();
   };
   const seq = useRef(0);
