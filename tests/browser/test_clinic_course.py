@@ -57,6 +57,17 @@ def test_pausing_a_course_stops_its_reminders_and_resuming_plans_them_again(desk
     db.session.commit()
     assert pending_reminders(patient.id)
 
+    # Ending it is for good: no more reminders, and no pause or resume offered.
+    desk.get_by_role("button", name="End course").click()
+    dialog = desk.get_by_role("dialog")
+    expect(dialog).to_contain_text("This can't be undone")
+    dialog.get_by_label("Reason").fill("Moved abroad; will restart with a clinic there.")
+    dialog.get_by_role("button", name="End course").click()
+    expect(desk.locator("main")).to_contain_text("Course ended.")
+    expect(desk.get_by_role("button", name="Pause course")).to_have_count(0)
+    expect(desk.get_by_role("button", name="Resume course")).to_have_count(0)
+    assert pending_reminders(patient.id) == []
+
 
 def test_exports_download_and_validate(desk, clinic_admin, enrolled):
     import csv
