@@ -199,7 +199,11 @@ class StaffPhotoSchema(PhotoSchema):
 
     patient_id = fields.Integer(required=True)
     reviewed_by = fields.Nested(StaffRefSchema, allow_none=True)
-    registration = fields.Function(lambda p: RegistrationSchema().dump(p), metadata={"type": "object"})
+    registration = fields.Nested(RegistrationSchema, required=True)
+
+    def get_attribute(self, obj, attr, default):
+        # The registration's fields are the photo's own registration_* columns.
+        return obj if attr == "registration" else super().get_attribute(obj, attr, default)
 
     def _images(self, photo: Photo):
         images = super()._images(photo)
@@ -329,7 +333,7 @@ class PatientRefSchema(ma.Schema):
 
 
 class AwaitingSchema(ma.Schema):
-    photo = fields.Function(lambda p: StaffPhotoSchema().dump(p), required=True, metadata={"type": "object"})
+    photo = fields.Nested(StaffPhotoSchema, required=True)
     patient = fields.Nested(PatientRefSchema, required=True)
 
     def get_attribute(self, obj, attr, default):
