@@ -76,6 +76,15 @@ def test_the_dashboard_flags_two_misses_and_a_clinician_acknowledges_it(desk, cl
     expect(second).to_contain_text("redness mild, pain 3/10")
     expect(second).to_contain_text(re.compile("clinic", re.I))
 
+    # A message to the patient's Today screen.
+    messages = desk.get_by_role("region", name="Messages to Sam")
+    messages.get_by_role("button", name="Send message").click()
+    expect(messages.get_by_role("alert")).to_contain_text("Write a message")
+    messages.get_by_label("New message").fill("Good to see you today, Sam. Next one on Thursday evening.")
+    messages.get_by_role("button", name="Send message").click()
+    expect(messages.locator(".messages li").first).to_contain_text("Next one on Thursday evening")
+    expect(messages.get_by_label("New message")).to_have_value("")
+
     # A new invite (the earlier one stops working), e.g. for a new phone or a forgotten password.
     desk.get_by_role("link", name="New invite QR code").click()
     desk.heading("Invite for Sam")

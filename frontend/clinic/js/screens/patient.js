@@ -311,7 +311,7 @@ function Messages({ patient }) {
     ${list.data && list.data.length === 0 && html`<p>No messages yet.</p>`}
     ${list.data && list.data.length > 0 &&
     html`<ul class="messages">
-      ${list.data.map((m) => html`<li><p>${m.text}</p><p class="meta">${m.sender_name || m.author || "Clinic"} · ${atYear(m.sent_at || m.created_at)}</p></li>`)}
+      ${list.data.map((m) => html`<li><p>${m.text}</p><p class="meta">${m.author} · ${atYear(m.created_at)}</p></li>`)}
     </ul>`}
     <form onSubmit=${send} novalidate class="stack">
       <${ErrorSummary} error=${error} prefix="msg-" />
