@@ -148,3 +148,39 @@ def test_the_content_hash_is_of_the_file_as_uploaded():
 )
 def test_an_unknown_or_matching_declared_type_is_accepted(declared):
     assert process(photofiles.phone_jpeg(), declared).master.media_type == "image/jpeg"
+
+
+def test_the_colour_profile_is_kept_in_the_master_and_checked_like_everything_else():
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = photofiles.encoded(
+        photofiles.picture(), "JPEG", quality=90, icc_profile=icc, exif=photofiles.exif_with(6)
+    )
+    result = process(data, "image/jpeg")
+    assert _open(result.master.data).info.get("icc_profile") == icc  # colours as the camera meant them
+    assert "icc_profile" not in _open(result.display.data).info
+    hidden = icc[:-30] + b"<script>alert(1)</script>" + icc[-5:]
+    bad = photofiles.encoded(photofiles.picture(), "JPEG", quality=90, icc_profile=hidden)
+    with pytest.raises(pipeline.PhotoRefused):
+        process(bad, "image/jpeg")
+
+
+def test_pixels_in_another_colour_space_are_converted_to_srgb_for_the_renditions(monkeypatch):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = photofiles.picture()
+    assert pipeline._srgb(image, srgb) is image  # sRGB already: nothing to do
+    assert pipeline._srgb(image, b"not a profile") is image  # unreadable: left as it is
+    assert pipeline._srgb(image, None) is image
+    # A profile that is not sRGB (a phone's Display P3): the pixels go through the conversion.
+    monkeypatch.setattr(ImageCms, "getProfileDescription", lambda profile: "Display P3")
+    converted = []
+    real = ImageCms.profileToProfile
+    monkeypatch.setattr(
+        ImageCms,
+        "profileToProfile",
+        lambda im, src, dst, **kw: converted.append(kw) or real(im, src, dst, **kw),
+    )
+    assert pipeline._srgb(image, srgb).size == image.size and converted == [{"outputMode": "RGB"}]

@@ -29,7 +29,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from anagen.errors import AnagenError
 
@@ -196,7 +196,9 @@ ICC_SIGNATURE = b"ICC_PROFILE\x00"
 class StrippedJpeg:
     data: bytes
     orientation: int
-    dropped: bytes  # the metadata segments and trailing bytes, for the active-content check
+    # Every byte that is not image data (the metadata dropped, the trailing bytes, and the colour
+    # profile kept), for the active-content check.
+    not_image_data: bytes
 
 
 def _orientation_segment(orientation: int) -> bytes:
@@ -287,13 +289,14 @@ def strip_jpeg(data: bytes) -> StrippedJpeg:
                 continue
             if marker == APP2 and payload.startswith(ICC_SIGNATURE):
                 out.append(segment)
+                dropped.append(payload)  # kept, but checked like the rest
                 continue
             dropped.append(payload)
             continue
         out.append(segment)
     if orientation != 1:
         out.insert(1, _orientation_segment(orientation))
-    return StrippedJpeg(b"".join(out), orientation, b"".join(dropped))
+    return StrippedJpeg(b"".join(out), orientation, not_image_data=b"".join(dropped))
 
 
 # --- decoding -----------------------------------------------------------------------------------
@@ -304,7 +307,7 @@ def _register_heif() -> None:
     if not _heif_registered:
         import pillow_heif
 
-        # Orientation is applied by this module from the EXIF tag, like every other type.
+        # The thumbnails a HEIC file may carry are never used.
         pillow_heif.register_heif_opener(thumbnails=False)
         _heif_registered = True
 
@@ -360,6 +363,31 @@ def _rgb(im: Image.Image) -> Image.Image:
         background.paste(im, mask=im.getchannel("A"))
         return background
     return im.convert("RGB")
+
+
+def _srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
+    """The pixels converted from the file's colour profile to sRGB, the space every screen assumes
+    for an image without one (the renditions carry no profile): a Display-P3 photo keeps its
+    colours. An unreadable profile, or sRGB already, leaves the pixels as they are."""
+    if not icc or im.mode not in {"RGB", "RGBA"}:
+        return im
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(source).lower().replace(" ", ""):
+            return im
+        return ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=im.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+
+
+_SRGB: ImageCms.ImageCmsProfile | None = None
+
+
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    global _SRGB
+    if _SRGB is None:
+        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    return _SRGB
 
 
 def _fit(size: tuple[int, int], edge: int) -> tuple[int, int]:
@@ -433,7 +461,7 @@ def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 def _process_jpeg(data: bytes, limits: Limits) -> tuple[Rendition, Rendition, Rendition]:
     stripped = strip_jpeg(data)
-    if ACTIVE_CONTENT.search(stripped.dropped) or ARCHIVE.search(stripped.dropped):
+    if ACTIVE_CONTENT.search(stripped.not_image_data) or ARCHIVE.search(stripped.not_image_data):
         raise _polyglot()
     im = _open(stripped.data, JPEG, limits)
     width, height = _upright_size(im.size, stripped.orientation)
@@ -443,7 +471,7 @@ def _process_jpeg(data: bytes, limits: Limits) -> tuple[Rendition, Rendition, Re
     _load(im)
     if _ends_in_padding(im):
         raise _invalid("the image data ends early (the rest of the picture is missing)")
-    im = _rgb(im)
+    im = _srgb(_rgb(im), im.info.get("icc_profile"))
     if stripped.orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[stripped.orientation])
     display, thumb = _display_and_thumb(im)
@@ -471,6 +499,8 @@ def _process_other(data: bytes, kind: str, limits: Limits) -> tuple[Rendition, R
         upright = ImageOps.exif_transpose(im)
     except (OSError, ValueError, SyntaxError, struct.error):
         upright = im  # an unreadable EXIF block: no orientation to apply
+    # The masters of these types are decoded pixels saved without a profile: make them sRGB.
+    upright = _srgb(upright, im.info.get("icc_profile"))
     buffer = io.BytesIO()
     if kind == PNG:
         master_im = upright if upright.mode in {"1", "L", "LA", "RGB", "RGBA", "I;16"} else _rgb(upright)
