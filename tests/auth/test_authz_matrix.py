@@ -120,7 +120,7 @@ TABLE: dict[tuple[str, str], tuple] = {
                                                                ("record",  401, 403, 403, 409, 409, 404),
     ("/api/clinic/patients/<int:patient_id>/course/end", "POST"):
                                                                ("record",  401, 403, 403, 200, 409, 404),
-    ("/api/clinic/patients/<int:patient_id>/kits/<int:number>", "PATCH"):
+    ("/api/clinic/patients/<int:patient_id>/kits/<int:kit>", "PATCH"):
                                                                ("record",  401, 403, 403, 200, 200, 404),
     # The clinician records A's in-clinic application first; the admin's second try is a conflict.
     ("/api/clinic/patients/<int:patient_id>/applications/<int:number>/complete", "POST"):
@@ -361,7 +361,7 @@ REQUESTS = {
     ("/api/clinic/patients/<int:patient_id>/course/end", "POST"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/course/end", {"reason": f"Ended by {a}"}
     ),
-    ("/api/clinic/patients/<int:patient_id>/kits/<int:number>", "PATCH"): lambda w, a: Call(
+    ("/api/clinic/patients/<int:patient_id>/kits/<int:kit>", "PATCH"): lambda w, a: Call(
         f"/api/clinic/patients/{w.ids[PAT_A]}/kits/2", {"dispatched_at": utcnow().isoformat()}
     ),
     # A's reminders reach no phone (no subscription): that flag is raised.
@@ -434,7 +434,7 @@ TARGETS = {
     "/api/clinic/patients/<int:patient_id>/course/pause": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/course/resume": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/course/end": ("patient", PAT_A),
-    "/api/clinic/patients/<int:patient_id>/kits/<int:number>": ("patient", PAT_A),
+    "/api/clinic/patients/<int:patient_id>/kits/<int:kit>": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/flags/<flag>/acknowledge": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/photos": ("patient", PAT_A),
     "/api/clinic/patients/<int:patient_id>/outcomes": ("patient", PAT_A),

@@ -200,6 +200,13 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
         .group_by(_PA.c.course_id),
         "done_counts",
     )
+    # The first later kit not yet dispatched (kit 1 goes home from the first visit).
+    waiting_kits = _materialized(
+        sa.select(_KIT.c.course_id, sa.func.min(_KIT.c.number).label("kit"))
+        .where(_KIT.c.course_id.in_(course_ids), _KIT.c.number > 1, _KIT.c.dispatched_at.is_(None))
+        .group_by(_KIT.c.course_id),
+        "waiting_kits",
+    )
     courses = _materialized(
         sa.select(
             _C.c.id,
@@ -218,20 +225,20 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
             sa.func.coalesce(pv_params.c.per_kit, _DEFAULTS["applications_per_kit"]).label("per_kit"),
             _asof(_C, now_e).label("asof"),
             sa.func.coalesce(done_counts.c.done, 0).label("done"),
+            waiting_kits.c.kit.label("waiting_kit"),
         )
         .select_from(
-            _C.join(pv_params, pv_params.c.id == _C.c.protocol_version_id).outerjoin(
-                done_counts, done_counts.c.course_id == _C.c.id
-            )
+            _C.join(pv_params, pv_params.c.id == _C.c.protocol_version_id)
+            .outerjoin(done_counts, done_counts.c.course_id == _C.c.id)
+            .outerjoin(waiting_kits, waiting_kits.c.course_id == _C.c.id)
         )
         .where(_C.c.id.in_(course_ids)),
         "courses",
     )
 
-    # Every application of those courses with its check-in and the kit after its own. No window
-    # function is needed: the ones done are 1..done, and kit k ends with application k * per_kit
-    # (protocol/kit.py).
-    following = _KIT.alias("following")
+    # Every application of those courses with its check-in if that was over the threshold. No
+    # window function is needed: the ones done are 1..done, and kit k ends with application
+    # k * per_kit (protocol/kit.py).
     apps = (
         sa.select(
             _PA.c.course_id,
@@ -241,17 +248,10 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
             _PA.c.in_clinic,
             epoch(_PA.c.due_at).label("due_e"),
             epoch(_PA.c.completed_at).label("done_e"),
-            _PA.c.kit_number,
-            _LOG.c.flagged,
-            epoch(_LOG.c.completed_at).label("log_e"),
-            following.c.id.label("following_kit"),
-            following.c.dispatched_at.label("following_dispatched_at"),
+            epoch(_LOG.c.completed_at).label("flagged_e"),
         )
         .select_from(
-            _PA.outerjoin(_LOG, _LOG.c.planned_application_id == _PA.c.id).outerjoin(
-                following,
-                sa.and_(following.c.course_id == _PA.c.course_id, following.c.number == _PA.c.kit_number + 1),
-            )
+            _PA.outerjoin(_LOG, sa.and_(_LOG.c.planned_application_id == _PA.c.id, _LOG.c.flagged.is_(True)))
         )
         .where(_PA.c.course_id.in_(course_ids))
         .subquery("apps")
@@ -267,11 +267,10 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
     def ranked(n: int, col):
         return sa.func.max(sa.case((nth_done(n), col)))
 
+    # The completion that left KIT_LEAD applications in the kit before the waiting one.
     kit_trigger = sa.and_(
-        a.number == a.kit_number * courses.c.per_kit - flag_defs.KIT_LEAD_APPLICATIONS,
+        a.number == (courses.c.waiting_kit - 1) * courses.c.per_kit - flag_defs.KIT_LEAD_APPLICATIONS,
         a.completed_at.is_not(None),
-        a.following_kit.is_not(None),
-        a.following_dispatched_at.is_(None),
     )
     per_course = _materialized(
         sa.select(
@@ -290,7 +289,7 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
             sa.func.max(a.completed_at).label("last_done_at"),
             sa.func.min(sa.case((a.completed_at.is_(None), a.due_at))).label("next_due_at"),
             sa.func.max(sa.case((missed, a.due_e + window))).label("last_miss_at"),
-            sa.func.max(sa.case((a.flagged.is_(True), a.log_e))).label("side_effect_at"),
+            sa.func.max(a.flagged_e).label("side_effect_at"),
             sa.func.sum(
                 sa.case(
                     (sa.or_(*(nth_done(n) for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1))), 1), else_=0

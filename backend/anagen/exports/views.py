@@ -27,11 +27,8 @@ def _download(body: str, media_type: str, filename: str) -> Response:
 
 
 def _doc(media_type: str, description: str) -> dict:
-    return {
-        "responses": {
-            "200": {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
-        }
-    }
+    schema = {"type": "object"} if media_type.endswith("json") else {"type": "string"}
+    return {"responses": {"200": {"description": description, "content": {media_type: {"schema": schema}}}}}
 
 
 @bp.get("/clinic/exports/adherence.csv")

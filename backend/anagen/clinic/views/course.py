@@ -98,17 +98,17 @@ def end_course(data, patient_id):
     return _change(patient_id, "course_ended", lifecycle.end, data["reason"])
 
 
-@bp.patch("/<int:patient_id>/kits/<int:number>")
+@bp.patch("/<int:patient_id>/kits/<int:kit>")
 @requires("staff")
 @bp.arguments(KitChangeSchema)
 @bp.response(200, KitRecordSchema)
 @bp.alt_response(404, description="No such patient, or no such kit in the course")
-def change_kit(data, patient_id, number):
+def change_kit(data, patient_id, kit):
     """Record a kit's batch and expiry date, or its dispatch (kit 2 is sent during the course)."""
     acct = account()
     patient = get_patient(acct, patient_id)
     course = require_course(patient.id)
-    kit = kits.change_kit(course, number, data)
-    record_action(acct, "kit_changed", "patient", patient.id, kit=number)
+    changed = kits.change_kit(course, kit, data)
+    record_action(acct, "kit_changed", "patient", patient.id, kit=kit)
     db.session.commit()
-    return next(k for k in kit_records(course) if k.number == kit.number)
+    return next(k for k in kit_records(course) if k.number == changed.number)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from anagen.api.schemas import Instant, StrictSchema, message_text
+from anagen.api.schemas import Instant, StrictSchema, message_text, name_text
 from anagen.auth.policy import account, get_patient, record_action, requires
 from anagen.clinic import dashboard as service
 from anagen.clinic import flags
@@ -20,23 +20,45 @@ def _flag_keys() -> list[str]:
     return [f.key for f in flags.flags()]
 
 
+class FlagKey(validate.OneOf):
+    """One of the flags registered when asked (other packages register theirs at import, after this
+    module is loaded): the OpenAPI document and the validation read the same live list."""
+
+    def __init__(self):
+        super().__init__([], error="Choose one of: {choices}")
+
+    @property
+    def choices(self):
+        return _flag_keys()
+
+    @choices.setter
+    def choices(self, _value):
+        pass
+
+    @property
+    def choices_text(self):
+        return ", ".join(self.choices)
+
+    @choices_text.setter
+    def choices_text(self, _value):
+        pass
+
+
 class DashboardQuerySchema(StrictSchema):
     sort = fields.String(load_default="flags", validate=validate.OneOf(service.SORTS))
     order = fields.String(load_default=None, validate=validate.OneOf(("asc", "desc")))
-    flag = fields.String(load_default=None, metadata={"description": "Only patients with this flag active"})
-    q = fields.String(
+    flag = fields.String(
+        load_default=None, validate=FlagKey(), metadata={"description": "Only patients with this flag active"}
+    )
+    q = name_text(
+        100,
+        required=False,
         load_default=None,
-        validate=validate.Length(max=100),
         metadata={"description": "Part of the patient's name or email"},
     )
     status = fields.String(load_default=None, validate=validate.OneOf(service.STATUSES))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=service.MAX_PER_PAGE))
-
-    @ma.validates("flag")
-    def _known_flag(self, value, **kwargs):
-        if value is not None and value not in _flag_keys():
-            raise ma.ValidationError("Choose one of: " + ", ".join(_flag_keys()))
 
 
 class FlagStateSchema(ma.Schema):
