@@ -7,17 +7,19 @@ import { state, update } from "./store.js";
 
 export const ApiError = shared.ApiError;
 
-export function touched() {
-  update({ lastActive: Date.now() });
+// The server restarts its idle clock when a request arrives, so the clock here counts from
+// when the request was sent (a slow answer must not make the session look younger than it is).
+export function touched(sentAt = Date.now()) {
+  if (sentAt > state.lastActive) update({ lastActive: sentAt });
 }
 
-export function applySession(data) {
+export function applySession(data, sentAt = Date.now()) {
   if (data && data.authenticated && data.account?.type === "staff") {
     update({
       status: "signed-in",
       account: data.account,
       idleSeconds: data.idle_timeout_seconds || state.idleSeconds,
-      lastActive: Date.now(),
+      lastActive: Math.max(state.lastActive, sentAt),
     });
   } else {
     update({ status: "signed-out", account: null });
@@ -30,9 +32,10 @@ function askPassword(message) {
 }
 
 async function call(method, path, body, retried = false) {
+  const sentAt = Date.now();
   try {
     const data = await shared.request(method, path, body);
-    touched();
+    touched(sentAt);
     return data;
   } catch (error) {
     if (error.status === 401 && error.code === "reauth_required" && !retried) {
@@ -55,13 +58,15 @@ export const api = {
 };
 
 export async function loadSession() {
-  return applySession(await shared.session());
+  const sentAt = Date.now();
+  return applySession(await shared.session(), sentAt);
 }
 
 export async function signIn(email, password) {
+  const sentAt = Date.now();
   const data = await shared.login(email, password, "staff");
   update({ reason: null });
-  return applySession(data);
+  return applySession(data, sentAt);
 }
 
 export async function signOut() {
@@ -73,13 +78,15 @@ export async function signOut() {
 }
 
 export async function reauthenticate(password) {
+  const sentAt = Date.now();
   await shared.post("/api/auth/reauth", { password });
-  touched();
+  touched(sentAt);
 }
 
 // A file from the API (exports): fetched with the session, then saved under the server's name.
 // Fetched rather than linked so an error shows as a message, not as a downloaded error page.
 export async function download(path, fallbackName) {
+  const sentAt = Date.now();
   let response;
   try {
     response = await fetch(path, { credentials: "same-origin" });
@@ -91,7 +98,7 @@ export async function download(path, fallbackName) {
     if (response.status === 401 && state.status === "signed-in") update({ status: "signed-out", account: null, reason: "expired" });
     throw new ApiError(response.status, body);
   }
-  touched();
+  touched(sentAt);
   const disposition = response.headers.get("Content-Disposition") || "";
   const match = disposition.match(/filename\*=UTF-8''([^;]+)|filename="?([^";]+)"?/i);
   const name = match ? decodeURIComponent(match[1] || match[2]) : fallbackName;
