@@ -182,7 +182,8 @@ function EnrolForm({ options }) {
       kits: form.kits.filter((k) => k.batch.trim()).map((k) => ({ batch_number: k.batch.trim(), expires_on: k.expires })),
     };
     if (protocol) {
-      body.protocol_version_id = protocol.id;
+      // The clinic's only protocol is the server's default; the id goes only with a choice made.
+      if (options.protocols.length > 1) body.protocol_version_id = protocol.id;
       // Only what the clinician changed for this patient; the rest stays the clinic's.
       const changed = protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value);
       if (changed.length) body.protocol_overrides = Object.fromEntries(changed.map((p) => [p.key, Number(form.params[p.key])]));
