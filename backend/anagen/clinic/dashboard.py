@@ -239,78 +239,61 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
     # Every application of those courses with its check-in if that was over the threshold. No
     # window function is needed: the ones done are 1..done, and kit k ends with application
     # k * per_kit (protocol/kit.py).
-    apps = (
+    # Per application, computed once: its instants as numbers, whether it was missed (as the
+    # instant its window closed) or late, its rank among the at-home ones done (1 = the latest),
+    # and whether its completion left KIT_LEAD applications before the waiting kit.
+    due, done, window = epoch(_PA.c.due_at), epoch(_PA.c.completed_at), courses.c.window_s
+    rank = courses.c.done - _PA.c.number + 1
+    apps = _materialized(
         sa.select(
             _PA.c.course_id,
-            _PA.c.number,
             _PA.c.completed_at,
             _PA.c.due_at,
-            _PA.c.in_clinic,
-            epoch(_PA.c.due_at).label("due_e"),
-            epoch(_PA.c.completed_at).label("done_e"),
+            sa.case(
+                (sa.and_(_PA.c.completed_at.is_(None), due + window <= courses.c.asof), due + window)
+            ).label("missed_e"),
+            sa.case((done > due + window, 1), else_=0).label("late"),
+            sa.case((sa.and_(_PA.c.completed_at.is_not(None), _PA.c.in_clinic.is_(False)), rank)).label(
+                "rank"
+            ),
+            (done - due).label("lateness"),
+            done.label("done_e"),
+            sa.case(
+                (
+                    _PA.c.number
+                    == (courses.c.waiting_kit - 1) * courses.c.per_kit - flag_defs.KIT_LEAD_APPLICATIONS,
+                    done,
+                )
+            ).label("kit_e"),
             epoch(_LOG.c.completed_at).label("flagged_e"),
-        )
-        .select_from(
-            _PA.outerjoin(_LOG, sa.and_(_LOG.c.planned_application_id == _PA.c.id, _LOG.c.flagged.is_(True)))
-        )
-        .where(_PA.c.course_id.in_(course_ids))
-        .subquery("apps")
+        ).select_from(
+            _PA.join(courses, courses.c.id == _PA.c.course_id).outerjoin(
+                _LOG, sa.and_(_LOG.c.planned_application_id == _PA.c.id, _LOG.c.flagged.is_(True))
+            )
+        ),
+        "apps",
     )
     a = apps.c
-    window = courses.c.window_s
-    missed = sa.and_(a.completed_at.is_(None), a.due_e + window <= courses.c.asof)
-
-    def nth_done(n: int):
-        """The n-th latest application done (1 = the latest), if it was an at-home one."""
-        return sa.and_(a.number == courses.c.done - n + 1, a.in_clinic.is_(False))
 
     def ranked(n: int, col):
-        return sa.func.max(sa.case((nth_done(n), col)))
+        return sa.func.max(sa.case((a.rank == n, col)))
 
-    # The completion that left KIT_LEAD applications in the kit before the waiting one.
-    kit_trigger = sa.and_(
-        a.number == (courses.c.waiting_kit - 1) * courses.c.per_kit - flag_defs.KIT_LEAD_APPLICATIONS,
-        a.completed_at.is_not(None),
-    )
     per_course = _materialized(
         sa.select(
-            courses.c.id,
-            courses.c.patient_id,
-            courses.c.status,
-            courses.c.weeks_total,
-            courses.c.asof,
-            epoch(courses.c.first_application_at).label("first_e"),
+            a.course_id,
             sa.func.count().label("total"),
             sa.func.count(a.completed_at).label("done"),
-            sa.func.sum(sa.case((missed, 1), else_=0)).label("missed"),
-            sa.func.sum(
-                sa.case((sa.and_(a.completed_at.is_not(None), a.done_e > a.due_e + window), 1), else_=0)
-            ).label("late"),
+            sa.func.count(a.missed_e).label("missed"),
+            sa.func.sum(a.late).label("late"),
             sa.func.max(a.completed_at).label("last_done_at"),
             sa.func.min(sa.case((a.completed_at.is_(None), a.due_at))).label("next_due_at"),
-            sa.func.max(sa.case((missed, a.due_e + window))).label("last_miss_at"),
+            sa.func.max(a.missed_e).label("last_miss_at"),
             sa.func.max(a.flagged_e).label("side_effect_at"),
-            sa.func.sum(
-                sa.case(
-                    (sa.or_(*(nth_done(n) for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1))), 1), else_=0
-                )
-            ).label("drift_n"),
-            *(
-                ranked(n, a.done_e - a.due_e).label(f"late_{n}")
-                for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1)
-            ),
+            sa.func.sum(sa.case((a.rank <= flag_defs.DRIFT_APPLICATIONS, 1), else_=0)).label("drift_n"),
+            *(ranked(n, a.lateness).label(f"late_{n}") for n in range(1, flag_defs.DRIFT_APPLICATIONS + 1)),
             ranked(1, a.done_e).label("latest_home_at"),
-            sa.func.min(sa.case((kit_trigger, a.done_e))).label("kit_needed_at"),
-        )
-        .select_from(courses.join(apps, a.course_id == courses.c.id))
-        .group_by(
-            courses.c.id,
-            courses.c.patient_id,
-            courses.c.status,
-            courses.c.weeks_total,
-            courses.c.asof,
-            courses.c.first_application_at,
-        ),
+            sa.func.min(a.kit_e).label("kit_needed_at"),
+        ).group_by(a.course_id),
         "per_course",
     )
 
@@ -359,7 +342,7 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
         "per_patient",
     )
 
-    c, pp = per_course.c, per_patient.c
+    c, k, pp = courses.c, per_course.c, per_patient.c
     ctx = FlagContext(
         patient_id=_P.c.id,
         course_id=c.id,
@@ -371,7 +354,7 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
         course=per_course,
         patient=per_patient,
     )
-    done_n, missed_n = sa.func.coalesce(c.done, 0), sa.func.coalesce(c.missed, 0)
+    done_n, missed_n = sa.func.coalesce(k.done, 0), sa.func.coalesce(k.missed, 0)
     due_so_far = done_n + missed_n
     # The figures and each flag's event instant, computed once per patient (a flag's expression
     # may hold a correlated subquery: the flags' states below read the column, not the expression).
@@ -386,22 +369,24 @@ def _rows(one_patient: bool = False) -> sa.Subquery:
             c.id.label("course_id"),
             c.status.label("course_status"),
             c.weeks_total,
-            (sa.cast((c.asof - c.first_e) / WEEK, sa.Integer) + 1).label("week"),
+            (sa.cast((c.asof - epoch(c.first_application_at)) / WEEK, sa.Integer) + 1).label("week"),
             done_n.label("done"),
-            sa.func.coalesce(c.total, 0).label("total"),
+            sa.func.coalesce(k.total, 0).label("total"),
             missed_n.label("missed"),
-            sa.func.coalesce(c.late, 0).label("late"),
+            sa.func.coalesce(k.late, 0).label("late"),
             # protocol/engine.py's _percent: rounded half up, 100 when nothing was due yet.
             sa.case((due_so_far == 0, 100), else_=(200 * done_n + due_so_far) // (2 * due_so_far)).label(
                 "adherence"
             ),
-            c.last_done_at,
-            sa.case((c.status == "active", c.next_due_at)).label("next_due_at"),
+            k.last_done_at,
+            sa.case((c.status == "active", k.next_due_at)).label("next_due_at"),
             *(flag.event_at(ctx).label(f"ev_{flag.key}") for flag in registered),
             *(pp[f"ack_{flag.key}"] for flag in registered),
         )
         .select_from(
-            _P.outerjoin(per_course, c.patient_id == _P.c.id).outerjoin(per_patient, pp.patient_id == _P.c.id)
+            _P.outerjoin(courses, c.patient_id == _P.c.id)
+            .outerjoin(per_course, k.course_id == c.id)
+            .outerjoin(per_patient, pp.patient_id == _P.c.id)
         )
         .where(*in_scope),
         "base",
