@@ -168,6 +168,7 @@ def test_enrolment_at_the_chair_to_the_patients_phone(desk, new_page, clinic_adm
     expect(desk.locator("svg.scalp-map path.area.target")).to_have_count(2)
     expect(desk.get_by_label("Patient's time zone")).to_have_value("Europe/London")
     # This patient's massage time, within the protocol's bounds, differs from the clinic's.
+    desk.get_by_text("Parameters for this patient").click()
     desk.get_by_label("Massage time (seconds)").fill("90")
     expect(desk.locator("#protocol")).to_contain_text("changed for this patient")
     kit = desk.get_by_role("group", name="Kit 1")

@@ -139,6 +139,7 @@ export function Enrol() {
 
 function EnrolForm({ options }) {
   const [form, setForm] = useState(() => initialForm(options));
+  const [showParams, setShowParams] = useState(false);
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const zones = useMemo(timeZones, []);
@@ -263,7 +264,11 @@ function EnrolForm({ options }) {
           }} options=${options.protocols.map((p) => [p.id, p.name])} />`}
           ${protocol &&
           html`<p><strong>${protocol.name}</strong>: ${protocol.applications_total} applications, ${protocol.applications_per_week} a week for ${protocol.weeks} weeks.</p>
-            <div>
+            <details open=${showParams || protocol.parameters.some((p) => err(`protocol_overrides.${p.key}`))} onToggle=${(e) => setShowParams(e.currentTarget.open)}>
+              <summary>Parameters for this patient${(() => {
+                const n = protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value).length;
+                return n ? ` (${n} changed)` : " (the clinic's values)";
+              })()}</summary>
               ${protocol.parameters.map((p) => {
                 const id = `protocol_overrides.${p.key}`;
                 const changed = Number(form.params[p.key]) !== p.value;
@@ -275,7 +280,7 @@ function EnrolForm({ options }) {
                     ${err(id) && html`<span class="field-error" id=${id + "-error"}>${err(id)}</span>`}</span>
                 </div>`;
               })}
-            </div>`}
+            </details>`}
         </${Section}>
 
         <${Section} id="start" number="5" title="Course start">
