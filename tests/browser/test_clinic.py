@@ -77,6 +77,7 @@ def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, c
     desk.clock.fast_forward("26:00")
     expect(desk.get_by_role("dialog")).to_have_count(0)
     desk.clock.fast_forward("01:30")
+    desk.clock.run_for(2000)  # the countdown's next ticks
     dialog = desk.get_by_role("dialog", name="Are you still there?")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("signed out after 30 minutes without activity")
@@ -88,6 +89,7 @@ def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, c
     # Away for good this time: the server ended the session; the sign-in says why and brings
     # the clinician back to the page they were on.
     desk.clock.fast_forward("27:40")
+    desk.clock.run_for(2000)
     expect(desk.get_by_role("dialog", name="Are you still there?")).to_be_visible()
     age_sessions(admin.id, last_seen_at=31)
     desk.clock.fast_forward("03:00")
@@ -99,6 +101,26 @@ def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, c
     desk.get_by_label("Password").fill(PASSWORD)
     desk.get_by_role("button", name="Sign in").click()
     desk.heading("Staff")
+
+
+def test_typing_in_a_long_form_keeps_the_session_alive(desk, clinic_admin):
+    """The server counts only requests: working in the page without sending anything (the
+    enrolment form at the chair) checks the session quietly, so no warning interrupts."""
+    _clinic, admin = clinic_admin
+    desk.context.clock.install(time=dt.datetime.now(dt.UTC))
+    sign_in(desk, admin.email)
+    desk.heading("Patients")
+    desk.get_by_role("navigation", name="Main").get_by_role("link", name="Enrol a patient").click()
+    desk.heading("Enrol a patient")
+    expect(desk.get_by_label("Reason for treatment")).to_contain_text("Androgenetic")  # options loaded
+    desk.clock.fast_forward("20:00")
+    with desk.expect_request(lambda r: r.url.endswith("/api/auth/session")):
+        desk.get_by_label("First name").type("Pa")
+    desk.clock.fast_forward("20:00")  # 40 minutes since the page's last own request
+    expect(desk.get_by_role("dialog")).to_have_count(0)
+    desk.clock.fast_forward("08:00")  # then 28 minutes without a key: the warning
+    desk.clock.run_for(2000)  # the countdown's next ticks
+    expect(desk.get_by_role("dialog", name="Are you still there?")).to_be_visible()
 
 
 def test_a_staff_change_asks_for_the_password_again_when_the_api_wants_it(desk, clinic_admin):
