@@ -57,3 +57,21 @@ def test_a_new_clinic_proposes_20_00(app_ctx, make_api):
     staff.login(admin.email, account="staff")
     card = staff.get("/api/clinic/enrolment-options").get_json()["clinic"]
     assert card["default_reminder_time"] == "20:00" and card["phone"] is None and card["locations"] == []
+
+
+def test_the_protocol_id_handed_out_is_stored(app_ctx, make_api):
+    """The options name the shipped protocol by id: on a database without it yet (a fresh install
+    before setup), the row the request stored must outlive the request."""
+    import sqlalchemy as sa
+
+    from anagen.extensions import db
+    from anagen.models import ProtocolVersion
+
+    clinic, admin = make_clinic()
+    db.session.execute(sa.delete(ProtocolVersion).where(ProtocolVersion.clinic_id.is_(None)))
+    db.session.commit()
+    staff = make_api()
+    staff.login(admin.email, account="staff")
+    (protocol,) = staff.get("/api/clinic/enrolment-options").get_json()["protocols"]
+    db.session.rollback()
+    assert db.session.get(ProtocolVersion, protocol["id"]) is not None

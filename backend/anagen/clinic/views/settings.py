@@ -115,4 +115,6 @@ class EnrolmentOptionsSchema(ma.Schema):
 def get_enrolment_options():
     """What enrolling a patient offers: the clinic's card (phone for the invite sheet, default
     reminder time), indications, scalp areas and protocols with the parameters one course may change."""
-    return clinic_settings.enrolment_options(account().user.clinic, INDICATIONS, SCALP_AREAS)
+    options = clinic_settings.enrolment_options(account().user.clinic, INDICATIONS, SCALP_AREAS)
+    db.session.commit()  # the shipped protocol, if this was its first use: its id is handed out
+    return options
