@@ -279,3 +279,21 @@ def test_the_patient_page_has_timeline_chart_kits_reminders_and_flags(clinic_and
     assert page["reminders"]["reminder_time"] == "20:00" and page["reminders"]["devices"] == []
     assert {f["key"] for f in page["flags"]} >= {"side_effects", "notifications"}
     assert len(page["kits"]) == 2 and page["kits"][1]["needed_from"].endswith("Z")
+
+
+def test_the_patient_page_costs_the_same_statements_early_and_late_in_the_course(clinic_and_staff):
+    from support.queries import count_queries
+
+    clinic, user, staff = clinic_and_staff
+    counts = []
+    for done in (1, 14):
+        patient, course = started(clinic, 4 * done + 2)
+        for row in course.applications[:done]:
+            at = row.due_at + dt.timedelta(minutes=5) if row.number > 1 else row.due_at
+            by = user.id if row.in_clinic else None
+            record_application(course, row.number, completed_at=at, now=at, recorded_by_staff_id=by)
+        db.session.commit()
+        url = f"/api/clinic/patients/{patient.id}"
+        staff.get(url)
+        counts.append(count_queries(lambda url=url: staff.get(url)))
+    assert counts[0] == counts[1], counts
