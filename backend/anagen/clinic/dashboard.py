@@ -1,10 +1,11 @@
 """The clinic's dashboard: every patient with adherence, last and next application, course week
 and flags, sorted, filtered, searched and paged in SQL.
 
-Two statements whatever the clinic's size: one for the page of rows, one for the totals (the
-number of rows matching, and the number of patients with each flag). Every per-patient figure
-comes from grouped subqueries over the clinic's courses (no query per patient); the flags are
-clinic/flags.py's expressions over them.
+One statement whatever the clinic's size: the page of rows, with the totals (the rows matching,
+and the patients with each flag) as window aggregates beside them. Every per-patient figure comes
+from materialized CTEs over the clinic's courses and applications (no query per patient); the
+flags are clinic/flags.py's expressions over them. Each shape of query (sort, order, filters) is
+built and compiled once per database dialect and then only bound (`_statement`).
 
 The figures follow the course engine (protocol/engine.py): a not-done application whose on-time
 window (the course's `on_time_window_hours`) has closed is missed; one done after its window
