@@ -90,7 +90,13 @@ class AuditEventSchema(ma.Schema):
     created_at = Instant(required=True)
 
 
-RECORD_REF = re.compile(r"^([a-z][a-z0-9_]{0,29})(?::([1-9][0-9]{0,9}))?$")
+# An id from 1 to 2**31 - 1 (the largest the database keys hold), spelt out so the document's
+# pattern and the check agree: schema-valid input is never refused.
+_ID_UP_TO_2_31 = (
+    r"[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    r"|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]|214748364[0-7]"
+)
+RECORD_REF = re.compile(rf"^([a-z][a-z0-9_]{{0,29}})(?::({_ID_UP_TO_2_31}))?$")
 
 
 class RecordRef(fields.String):
@@ -104,7 +110,7 @@ class RecordRef(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         match = RECORD_REF.match(super()._deserialize(value, attr, data, **kwargs))
-        if not match or int(match[2] or 0) > 2**31 - 1:
+        if not match:
             raise ma.ValidationError('Write a record type, or type:id (e.g. "patient:12").')
         return match[1], int(match[2]) if match[2] else None
 
