@@ -53,3 +53,17 @@ def test_the_patient_apps_service_worker_does_not_precache_the_workspace(app):
     with app.app_context():
         _version, urls = _shell_now()
     assert urls and not [u for u in urls if u.startswith("/clinic")]
+
+
+@pytest.mark.parametrize("shell", ["/", "/clinic/"])
+def test_both_apps_take_the_palette_from_the_shared_tokens(client, shell):
+    """One palette for the patient app and the workspace: each shell links the shared tokens
+    before its own stylesheet, and the tokens are served (light and dark)."""
+    page = client.get(shell).get_data(as_text=True)
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)">', page)
+    assert sheets[0] == "/shared/tokens.css" and len(sheets) >= 2, sheets
+    for href in sheets:
+        response = client.get(href)
+        assert response.status_code == 200 and response.mimetype == "text/css", href
+    tokens = client.get("/shared/tokens.css").get_data(as_text=True)
+    assert "--accent:" in tokens and "prefers-color-scheme: dark" in tokens
