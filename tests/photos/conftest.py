@@ -1,27 +1,41 @@
 """Fixtures of the photo tests: a real S3-compatible server (moto's, in server mode, on a free
-loopback port, started once for the module that asks for it) and a fresh bucket on it."""
+loopback port, started once for the module that asks for it) and a fresh bucket on it; a clinic
+with an enrolled patient, and a generated baseline and follow-up of one scalp."""
 
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
+from support import photo_rows
+from support.factories import make_clinic, make_enrolled_patient
+from support.server import free_port
 
 from anagen.photos.storage import S3Storage
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def scalp_images():
+    return photo_rows.scalp_pair()
+
+
+@pytest.fixture
+def clinic(app_ctx):
+    clinic, _admin = make_clinic()
+    return clinic
+
+
+@pytest.fixture
+def patient(clinic):
+    patient, _course = make_enrolled_patient(clinic)
+    return patient
 
 
 @pytest.fixture(scope="module")
 def s3_server():
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

@@ -14,10 +14,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 import sqlalchemy as sa
 from support import photo_rows, scalp
-from support.factories import make_clinic, make_enrolled_patient
 
 from anagen.clock import utcnow
 from anagen.extensions import db
@@ -28,23 +26,6 @@ from anagen.photos.storage import photo_storage
 
 WIDTH, HEIGHT = photo_rows.WIDTH, photo_rows.HEIGHT
 add_photo = photo_rows.add_photo
-
-
-@pytest.fixture
-def scalp_images():
-    return photo_rows.scalp_pair()
-
-
-@pytest.fixture
-def clinic(app_ctx):
-    clinic, _admin = make_clinic()
-    return clinic
-
-
-@pytest.fixture
-def patient(clinic):
-    patient, _course = make_enrolled_patient(clinic)
-    return patient
 
 
 def test_a_follow_up_is_registered_onto_the_baseline_and_its_aligned_image_stored(patient, scalp_images):

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import ApiClient
 from support import photo_rows, scalp
-from support.factories import make_clinic, make_enrolled_patient, make_staff
+from support.factories import make_clinic, make_staff
 
 from anagen.extensions import db
 from anagen.models import AuditEvent, Photo
@@ -19,23 +19,6 @@ from anagen.photos.storage import photo_storage
 
 WIDTH, HEIGHT = photo_rows.WIDTH, photo_rows.HEIGHT
 add_photo = photo_rows.add_photo
-
-
-@pytest.fixture
-def scalp_images():
-    return photo_rows.scalp_pair()
-
-
-@pytest.fixture
-def clinic(app_ctx):
-    clinic, _admin = make_clinic()
-    return clinic
-
-
-@pytest.fixture
-def patient(clinic):
-    patient, _course = make_enrolled_patient(clinic)
-    return patient
 
 
 def test_the_clinician_aligns_a_low_confidence_photo_by_two_landmarks(api, clinic, patient, scalp_images):
