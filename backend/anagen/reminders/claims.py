@@ -189,21 +189,28 @@ def relaxed_commit() -> None:
 # -- claiming --------------------------------------------------------------------------------
 
 
-def _claim_update(condition):
-    """UPDATE ... SET status='claimed' WHERE id IN (SELECT ... LIMIT :lim FOR UPDATE SKIP
-    LOCKED) RETURNING the claimed rows. On PostgreSQL concurrent dispatchers take disjoint
-    rows; on SQLite the single UPDATE is atomic (writes are serialised). Parameters: now,
-    lease_until, lim."""
+def _claim_update(condition, name: str):
+    """WITH due AS MATERIALIZED (SELECT ... LIMIT :lim FOR UPDATE SKIP LOCKED) UPDATE ... SET
+    status='claimed' WHERE id IN (SELECT id FROM due) RETURNING the claimed rows. On PostgreSQL
+    concurrent dispatchers take disjoint rows; on SQLite the single UPDATE is atomic (writes
+    are serialised). Parameters: now, lease_until, lim.
+
+    The selection is a materialised CTE, run once: as a plain `IN (SELECT ... LIMIT ...)`
+    PostgreSQL may plan it as the inner side of a nested loop and rescan it per row, and each
+    rescan skips the rows the statement has just claimed (SKIP LOCKED), so one claim took the
+    whole backlog (tests/reminders/test_races.py)."""
     due = (
         sa.select(_OCC.c.id)
         .where(condition)
         .order_by(_OCC.c.status, _OCC.c.due_at)  # the (status, due_at) index's order: no sort
         .limit(sa.bindparam("lim", type_=sa.Integer))
         .with_for_update(skip_locked=True)
+        .cte(name)
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     return (
         sa.update(_OCC)
-        .where(_OCC.c.id.in_(due.scalar_subquery()))
+        .where(_OCC.c.id.in_(sa.select(due.c.id)))
         .values(status="claimed", lease_until=sa.bindparam("lease_until"), attempts=_OCC.c.attempts + 1)
         .returning(_OCC.c.id, _OCC.c.patient_id, _OCC.c.planned_application_id, _OCC.c.kind, _OCC.c.attempts)
     )
@@ -215,12 +222,16 @@ def _claim_update(condition):
 # built once (and so compiled once).
 @functools.cache
 def _claim_expired():
-    return _claim_update(sa.and_(_OCC.c.status == "claimed", _OCC.c.lease_until < sa.bindparam("now")))
+    return _claim_update(
+        sa.and_(_OCC.c.status == "claimed", _OCC.c.lease_until < sa.bindparam("now")), "due_expired"
+    )
 
 
 @functools.cache
 def _claim_pending():
-    return _claim_update(sa.and_(_OCC.c.status == "pending", _OCC.c.due_at <= sa.bindparam("now")))
+    return _claim_update(
+        sa.and_(_OCC.c.status == "pending", _OCC.c.due_at <= sa.bindparam("now")), "due_pending"
+    )
 
 
 @functools.cache
