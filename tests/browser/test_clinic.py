@@ -103,6 +103,16 @@ def test_idle_sign_out_is_announced_and_stay_signed_in_keeps_the_session(desk, c
     desk.heading("Staff")
 
 
+def test_the_workspace_starts_even_when_the_session_answers_before_the_next_frame(desk):
+    """The shell listens for the session answer from its first render: with the page's clock
+    paused (no animation frame, no timer fires) the sign-in page still appears. (It listened
+    after the next paint; an answer that came first left "Loading the clinic workspace" for good.)"""
+    desk.context.clock.install(time=dt.datetime.now(dt.UTC))
+    desk.clock.pause_at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    desk.goto("/clinic/")
+    desk.heading("Sign in to the clinic workspace")
+
+
 def test_typing_in_a_long_form_keeps_the_session_alive(desk, clinic_admin):
     """The server counts only requests: working in the page without sending anything (the
     enrolment form at the chair) checks the session quietly, so no warning interrupts."""

@@ -1,7 +1,7 @@
 // Boot and the shell: who is signed in, the top navigation, the page for the current path,
 // focus on each new page's heading, the idle sign-out warning and the password prompt.
-import { html, render, useState, useEffect, useLayoutEffect } from "./html.js";
-import { state, subscribe, isAdmin } from "./store.js";
+import { html, render, useState, useLayoutEffect } from "./html.js";
+import { state, isAdmin, useStore } from "./store.js";
 import * as router from "./router.js";
 import { loadSession, signOut } from "./api.js";
 import "./routes.js";
@@ -16,16 +16,12 @@ const NAV = [
   ["admin", "/admin/staff", "Admin", true],
 ];
 
-function useStore() {
-  const [, setTick] = useState(0);
-  useEffect(() => subscribe(() => setTick((t) => t + 1)), []);
-  return state;
-}
-
 function useRoute() {
   const [match, setMatch] = useState(router.current());
   const [focusKey, setFocusKey] = useState(0);
-  useEffect(
+  // A layout effect subscribes right after the first render (useEffect waits for the next
+  // paint, and a navigation in between would be missed).
+  useLayoutEffect(
     () =>
       router.subscribe((info) => {
         setMatch(router.current());

@@ -3,7 +3,7 @@
 // the session alive with a quiet check every few minutes; two minutes before the end, a
 // warning counts down with "Stay signed in"; at the end the sign-in page says why.
 import { html, useState, useEffect, useRef } from "./html.js";
-import { state, update, subscribe } from "./store.js";
+import { state, update, useStore } from "./store.js";
 import { loadSession, signOut, reauthenticate } from "./api.js";
 import { Dialog, ErrorSummary, fieldError, TextInput, Submit } from "./ui.js";
 import { clock } from "/shared/format.js";
@@ -73,11 +73,10 @@ export function IdleWarning() {
 // Asked when the API answers `reauth_required` (staff changes, clinic settings): the change
 // that asked is sent again once the password is confirmed; Cancel drops it.
 export function ReauthDialog() {
-  const [, setTick] = useState(0);
+  useStore();
   const [password, setPassword] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
-  useEffect(() => subscribe(() => setTick((t) => t + 1)), []);
   const pending = state.reauth;
   const close = () => {
     setPassword("");

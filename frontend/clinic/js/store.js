@@ -1,6 +1,9 @@
 // The workspace's small shared state (who is signed in, the idle clock, a pending password
 // prompt), with subscribe/notify so the shell re-renders when it changes.
+import { useState, useLayoutEffect } from "./html.js";
+
 const listeners = new Set();
+let version = 0; // counts updates: a view that subscribes late can tell it missed one
 
 export const state = {
   status: "loading", // loading | signed-in | signed-out
@@ -13,12 +16,27 @@ export const state = {
 
 export function update(changes) {
   Object.assign(state, changes);
+  version += 1;
   for (const fn of listeners) fn(state);
 }
 
 export function subscribe(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
+}
+
+// The state, for a view that re-renders when it changes. Subscribed in a layout effect (right
+// after the first render, not after the next paint as useEffect is), and an update that came
+// between the render and the subscription re-renders at once: the session answer could
+// otherwise arrive first and leave the shell on "Loading" for good.
+export function useStore() {
+  const [seen, setSeen] = useState(version);
+  useLayoutEffect(() => {
+    const off = subscribe(() => setSeen(version));
+    if (version !== seen) setSeen(version);
+    return off;
+  }, []);
+  return state;
 }
 
 export const isAdmin = () => state.account?.role === "admin";
