@@ -1,4 +1,5 @@
-"""The demo clinic keeps its promised states whatever the date, the hour and the clock changes."""
+"""The demo clinic keeps its promised states whatever the date, the hour and the clock changes
+(all built from the day the suite runs: the next week, the next clock changes, the next leap day)."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -6,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import time_machine
+from support.clock import dst_change, next_leap_day
 
 from anagen.clinic.dashboard import Query, dashboard
 from anagen.clinic.demo import load_demo
@@ -31,14 +33,17 @@ def _moments() -> list[tuple[str, dt.datetime]]:
         for hour, minute in ((0, 30), (23, 30)):
             at = dt.datetime.combine(day, dt.time(hour, minute), LONDON)
             moments.append((f"{day:%a}-{hour:02d}{minute:02d}-london", at))
-    # Both 2027 clock changes in London and New York, either side of midnight and of the change.
-    for zone, days in ((LONDON, ("2027-03-28", "2027-10-31")), (NEW_YORK, ("2027-03-14", "2027-11-07"))):
-        for day in days:
+    # The next clock changes in London and New York, either side of midnight and of the change.
+    now = dt.datetime.now(dt.UTC)
+    for zone in (LONDON, NEW_YORK):
+        for season, forward in (("spring", True), ("autumn", False)):
+            day = dst_change(zone.key, now, forward=forward)
             for hour, minute in ((0, 30), (3, 30), (23, 30)):
-                at = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(hour, minute), zone)
-                moments.append((f"{day}-{hour:02d}{minute:02d}-{zone.key}", at))
+                at = dt.datetime.combine(day, dt.time(hour, minute), zone)
+                moments.append((f"{season}-change-{hour:02d}{minute:02d}-{zone.key}", at))
+    leap = next_leap_day(now.date())
     for hour, minute in ((0, 30), (12, 0), (23, 30)):
-        at = dt.datetime.combine(dt.date(2028, 2, 29), dt.time(hour, minute), LONDON)
+        at = dt.datetime.combine(leap, dt.time(hour, minute), LONDON)
         moments.append((f"leap-{hour:02d}{minute:02d}", at))
     return moments
 

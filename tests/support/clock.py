@@ -1,5 +1,5 @@
 """Dates built from the current (pinned) time, never written into a test, so the suite holds on
-any day: the next clock change, the next given weekday."""
+any day: the next clock change, the next leap day, the next given weekday."""
 
 from __future__ import annotations
 
@@ -20,6 +20,20 @@ def dst_change(zone: str, after: dt.datetime, *, forward: bool) -> dt.date:
                 return day
             offset = new
     raise ValueError(f"{zone} has no {'spring' if forward else 'autumn'} clock change")
+
+
+def next_leap_day(after: dt.date) -> dt.date:
+    """The first 29 February after `after`."""
+    year = after.year
+    while True:
+        try:
+            day = dt.date(year, 2, 29)
+        except ValueError:
+            year += 1
+            continue
+        if day > after:
+            return day
+        year += 1
 
 
 def on_or_before(day: dt.date, weekday: int) -> dt.date:
