@@ -504,3 +504,18 @@ def test_with_the_s3_backend_a_photo_goes_to_the_bucket_encrypted_and_comes_back
     assert stored_files(app) == []  # nothing in the local folder
     patient.post(f"/api/me/photos/{photo['id']}/withdraw")
     assert "Contents" not in s3.client.list_objects_v2(Bucket=s3.bucket)
+
+
+def test_the_patient_gets_the_photo_as_sent_not_the_clinics_aligned_rendition(app, world, patient):
+    photo = send(patient, photofiles.phone_jpeg()).get_json()
+    assert patient.get(f"/api/me/photos/{photo['id']}/image?size=master").status_code == 200
+    refused = patient.get(f"/api/me/photos/{photo['id']}/image?size=aligned")
+    assert refused.status_code == 422
+    assert set(refused.get_json()["error"]["fields"]) == {"size"}
+    document = app.test_client().get("/api/openapi.json").get_json()
+    (size,) = [
+        p
+        for p in document["paths"]["/api/me/photos/{photo_id}/image"]["get"]["parameters"]
+        if p["name"] == "size"
+    ]
+    assert "aligned" not in size["schema"]["enum"]

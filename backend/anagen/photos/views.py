@@ -18,7 +18,6 @@ from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from anagen.api.schemas import Instant, StrictBoolean, StrictSchema, instant, message_text
 from anagen.auth.policy import account, get_patient, get_photo, record_action, requires
-from anagen.errors import InvalidInput
 from anagen.extensions import db, limiter
 from anagen.models import Patient, Photo
 from anagen.photos import (
@@ -318,8 +317,21 @@ class ConsentStateSchema(ma.Schema):
 
 
 class ImageQuerySchema(StrictSchema):
+    """Staff: every rendition, the aligned one included."""
+
     size = fields.String(load_default="display", validate=validate.OneOf(uploads.SIZES))
     download = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"})
+
+
+# The patient sees the photo as sent; the aligned rendition is the clinic's comparison aid.
+OWN_SIZES = tuple(size for size in uploads.SIZES if size != "aligned")
+
+
+class OwnImageQuerySchema(ImageQuerySchema):
+    size = fields.String(
+        load_default="display",
+        validate=validate.OneOf(OWN_SIZES, error="must be one of: " + ", ".join(OWN_SIZES)),
+    )
 
 
 class CommentInSchema(StrictSchema):
@@ -453,12 +465,10 @@ def own_photo(photo_id):
 
 @me_bp.get("/<int:photo_id>/image")
 @requires("patient")
-@me_bp.arguments(ImageQuerySchema, location="query")
+@me_bp.arguments(OwnImageQuerySchema, location="query")
 @me_bp.doc(responses={"200": IMAGE_RESPONSE})
 def own_image(query, photo_id):
     """One of the patient's photos as an image: thumb, display or master size."""
-    if query["size"] == "aligned":
-        raise InvalidInput("Unknown image size.", {"size": "must be one of: thumb, display, master"})
     return _image_response(get_photo(account(), photo_id), query["size"], query["download"])
 
 
