@@ -268,22 +268,22 @@ def test_encrypt_only_gives_a_body_the_service_decrypts(push_service, sender):
     assert json.loads(push_service.decrypt(rec)) == msg.payload
 
 
-def test_one_webpusher_per_subscription(push_service, sender, monkeypatch):
-    """pywebpush's `WebPusher` copies and decodes the keys when made: once per device."""
-    from anagen.webpush import sender as sender_module
+def test_keys_decoded_once_per_subscription(push_service, sender, monkeypatch):
+    """A subscription's keys are decoded and checked when first used: once per device."""
+    from anagen.webpush import ece
 
     made = []
+    original = ece.Receiver.from_subscription.__func__
 
-    class Counting(sender_module.WebPusher):
-        def __init__(self, info, *args, **kwargs):
-            made.append(info["endpoint"])
-            super().__init__(info, *args, **kwargs)
+    def counting(cls, p256dh, auth):
+        made.append(p256dh)
+        return original(cls, p256dh, auth)
 
-    monkeypatch.setattr(sender_module, "WebPusher", Counting)
+    monkeypatch.setattr(ece.Receiver, "from_subscription", classmethod(counting))
     a, b = push_service.new_subscription(), push_service.new_subscription()
     results = sender.send_many([message(a if n % 3 else b, n) for n in range(9)])
     assert all(r.outcome is Outcome.SENT for r in results)
-    assert sorted(made) == sorted([a["endpoint"], b["endpoint"]])
+    assert sorted(made) == sorted([a["keys"]["p256dh"], b["keys"]["p256dh"]])
     assert push_service.verify_all() == {"valid": 9, "invalid": 0, "reasons": {}}
 
 

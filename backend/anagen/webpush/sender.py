@@ -4,9 +4,9 @@ Pure of the database and of Flask: the dispatcher passes `PushMessage`s and gets
 `PushResult` per message back, in order, and decides what to store or retry.
 
 Libraries where they do the job, own code where the hot path needs it:
-- the payload is pywebpush's: `WebPusher(subscription).encode(data, "aes128gcm")`, with one
-  `WebPusher` kept per subscription (its constructor copies and decodes the keys, so it is
-  paid once per device, not per message);
+- the payload is ece.py's aes128gcm (RFC 8291), on `cryptography`'s primitives (see there
+  why not pywebpush's `WebPusher.encode`), with each subscription's keys decoded and checked
+  once per device, not once per message (`Receiver`);
 - the VAPID header is py-vapid's JWT, signed once per push-service origin (`VapidHeaderCache`);
 - requests go over pooled keep-alive connections of transport.py (see there why not
   `requests`, pywebpush's transport), with request heads built as one bytes string;
@@ -32,9 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives.asymmetric import ec
-from pywebpush import WebPusher, WebPushException
-
+from anagen.webpush import ece
 from anagen.webpush.endpoints import endpoint_problem
 from anagen.webpush.messages import (
     MAX_ENCRYPTED_BYTES,
@@ -55,7 +53,7 @@ log = logging.getLogger(__name__)
 _PATH_SAFE = re.compile(r"^/[!-~]*$")  # printable ASCII, no space/CR/LF (no header injection)
 _HOST_SAFE = re.compile(r"^[a-z0-9.:_-]+$")
 _CACHE_LIMIT = 100_000
-_PUSHER_LIMIT = 20_000  # a WebPusher holds a deep copy of its subscription: under 1 KB each
+_RECEIVER_LIMIT = 20_000  # decoded keys of so many devices (about 300 bytes each)
 # Requests in flight per origin (and idle connections kept per origin): push services are
 # 50-150 ms away, and one request at a time per connection; docs/BENCHMARKS.md sizes it.
 DEFAULT_IN_FLIGHT = 512
@@ -125,7 +123,7 @@ class WebPushSender:
         )
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="push-sender")
         self._routes: dict[str, _Route] = {}
-        self._pushers: dict[SubscriptionInfo, WebPusher] = {}
+        self._receivers: dict[SubscriptionInfo, ece.Receiver] = {}
         self._closed = False
 
     # -- building blocks ---------------------------------------------------------------
@@ -157,28 +155,19 @@ class WebPushSender:
             self._routes[endpoint] = route
         return route
 
-    def _pusher(self, sub: SubscriptionInfo) -> WebPusher:
-        """The subscription's `WebPusher`, made (and its keys checked) on first use."""
-        pusher = self._pushers.get(sub)
-        if pusher is None:
+    def _receiver(self, sub: SubscriptionInfo) -> ece.Receiver:
+        """The subscription's decoded keys, made (and checked) on first use."""
+        receiver = self._receivers.get(sub)
+        if receiver is None:
             try:
-                keys = {"p256dh": sub.p256dh, "auth": sub.auth}
-                pusher = WebPusher({"endpoint": sub.endpoint, "keys": keys})
-                # WebPusher checks only the key's length: a point off the curve is refused
-                # here, not at every encode() as an internal error. The parsed key replaces
-                # the raw bytes, which encode() hands to http_ece as is (it takes either):
-                # parsed once per device, not once per message.
-                pusher.receiver_key = ec.EllipticCurvePublicKey.from_encoded_point(
-                    ec.SECP256R1(), pusher.receiver_key
-                )
-            except (WebPushException, ValueError, TypeError, IndexError):
-                raise _Invalid("invalid subscription keys") from None
-            if len(pusher.auth_key) != 16:
-                raise _Invalid("invalid subscription auth secret")
-            if len(self._pushers) >= _PUSHER_LIMIT:
-                self._pushers.clear()
-            self._pushers[sub] = pusher
-        return pusher
+                receiver = ece.Receiver.from_subscription(sub.p256dh, sub.auth)
+            except ece.InvalidKeys as exc:
+                what = "auth secret" if exc.key == "auth" else "keys"
+                raise _Invalid(f"invalid subscription {what}") from None
+            if len(self._receivers) >= _RECEIVER_LIMIT:
+                self._receivers.clear()
+            self._receivers[sub] = receiver
+        return receiver
 
     def _plaintext(self, msg: PushMessage) -> bytes:
         try:
@@ -188,7 +177,7 @@ class WebPushSender:
 
     def encrypt_only(self, msg: PushMessage) -> bytes:
         """The aes128gcm body exactly as `send` makes it (the benchmark's crypto baseline)."""
-        return self._pusher(msg.subscription).encode(self._plaintext(msg), "aes128gcm")["body"]
+        return ece.encrypt(self._plaintext(msg), self._receiver(msg.subscription))
 
     def _request(self, msg: PushMessage) -> tuple[_Route, bytes, bytes]:
         if msg.urgency not in URGENCIES:
