@@ -6,7 +6,9 @@ this service's origin, `exp` in the future and at most 24 h away, `sub` mailto: 
 the `TTL` header and `Content-Encoding: aes128gcm`. It keeps each subscription's private
 key and auth secret, so `decrypt()` proves what a browser would have read (RFC 8291).
 
-A plain asyncio-streams HTTP/1.1 server with keep-alive, in a background thread::
+A small asyncio HTTP/1.1 server with keep-alive (an `asyncio.Protocol`: the streams API
+costs this stand-in for a remote service about twice the CPU per request, which on a
+benchmark's shared cores is taken from the sender), in a background thread::
 
     push_service = PushService.start()
     sub = push_service.new_subscription()      # {"endpoint": ..., "keys": {"p256dh": ..., "auth": ...}}
@@ -87,8 +89,7 @@ class PushService:
     _loop: asyncio.AbstractEventLoop | None = None
     _server: asyncio.AbstractServer | None = None
     _thread: threading.Thread | None = None
-    _writers: set = field(default_factory=set)
-    _tasks: set = field(default_factory=set)
+    _open: set[_Connection] = field(default_factory=set)
     _counter: int = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -109,8 +110,8 @@ class PushService:
         loop = asyncio.new_event_loop()
 
         async def serve() -> None:
-            push_service._server = await asyncio.start_server(
-                push_service._handle, host, port, backlog=1024, ssl=ssl_context
+            push_service._server = await loop.create_server(
+                lambda: _Connection(push_service), host, port, backlog=1024, ssl=ssl_context
             )
             bound = push_service._server.sockets[0].getsockname()
             push_service.origin = f"{'https' if ssl_context else 'http'}://{host}:{bound[1]}"
@@ -156,11 +157,8 @@ class PushService:
 
         async def shutdown() -> None:
             self._server.close()
-            for writer in list(self._writers):
-                writer.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for conn in list(self._open):
+                conn.close()
             await self._server.wait_closed()
             loop.stop()
 
@@ -210,8 +208,8 @@ class PushService:
         """Close every open client connection (as a push service does with idle ones)."""
 
         async def drop() -> None:
-            for writer in list(self._writers):
-                writer.close()
+            for conn in list(self._open):
+                conn.close()
 
         asyncio.run_coroutine_threadsafe(drop(), self._loop).result(5)
 
@@ -274,42 +272,6 @@ class PushService:
                     return b.status, b.retry_after, b.hang_seconds, b.body
         return 201, None, None, b""
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        self._writers.add(writer)
-        self._tasks.add(asyncio.current_task())
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
-                    return
-                lines = head[:-4].decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length") or 0)
-                body = await reader.readexactly(length) if length else b""
-                rec = Received(urlsplit(target).path, headers, body, time.monotonic(), method)
-                self.received.append(rec)
-                status, retry_after, hang, answer_body = self._respond_for(rec)
-                rec.status = status
-                wait = (hang or 0) + self.delay_s
-                if wait:
-                    await asyncio.sleep(wait)
-                writer.write(self._response(status, retry_after, answer_body))
-                await writer.drain()
-                if headers.get("connection", "").lower() == "close":
-                    return
-        except (asyncio.IncompleteReadError, OSError, ValueError):
-            return
-        finally:
-            self._writers.discard(writer)
-            self._tasks.discard(asyncio.current_task())
-            writer.close()
-
     def _response(self, status: int, retry_after: str | None, body: bytes = b"") -> bytes:
         phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "X"
         extra = ""
@@ -320,3 +282,80 @@ class PushService:
             extra += f"Retry-After: {retry_after}\r\n"
         head = f"HTTP/1.1 {status} {phrase}\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
         return head.encode("latin-1") + body
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: requests parsed as they arrive, answered in order (a request
+    that waits for its answer, `delay_s` or a hang, holds back the ones behind it)."""
+
+    def __init__(self, service: PushService) -> None:
+        self.service = service
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.waiting = False  # an answer is scheduled: parse nothing more until it is sent
+        self.closing = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.service.connections += 1
+        self.service._open.add(self)
+
+    def connection_lost(self, exc) -> None:
+        self.service._open.discard(self)
+        self.transport = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.waiting:
+            self._serve()
+
+    def _serve(self) -> None:
+        """Answer every complete request in the buffer (stopping at one whose answer waits)."""
+        service = self.service
+        while self.transport is not None and not self.closing:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            try:
+                lines = self.buf[:end].decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length") or 0)
+            except ValueError:
+                self.close()
+                return
+            if len(self.buf) < end + 4 + length:
+                return  # the body is still coming
+            body = bytes(self.buf[end + 4 : end + 4 + length])
+            del self.buf[: end + 4 + length]
+            rec = Received(urlsplit(target).path, headers, body, time.monotonic(), method)
+            service.received.append(rec)
+            status, retry_after, hang, answer_body = service._respond_for(rec)
+            rec.status = status
+            answer = service._response(status, retry_after, answer_body)
+            self.closing = headers.get("connection", "").lower() == "close"
+            wait = (hang or 0) + service.delay_s
+            if wait:
+                self.waiting = True
+                asyncio.get_running_loop().call_later(wait, self._answer_later, answer)
+                return
+            self.transport.write(answer)
+        if self.closing:
+            self.close()
+
+    def _answer_later(self, answer: bytes) -> None:
+        self.waiting = False
+        if self.transport is None:
+            return
+        self.transport.write(answer)
+        if self.closing:
+            self.close()
+            return
+        self._serve()
