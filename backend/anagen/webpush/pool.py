@@ -183,6 +183,11 @@ class _Pipeline:
                     self.done(key, None, TransportError("read-timeout", "batch deadline"))
                     continue
                 self.start(key, head, body)
+                # Collect the answers already in (no wait): their connections carry the
+                # next requests, so a fast push service is served by a few connections,
+                # not one per request in the window.
+                if self.busy:
+                    self.reap(0)
             while self.busy:
                 self.reap()
         finally:
@@ -205,16 +210,16 @@ class _Pipeline:
         self.busy[fd] = (conn, key, head, body, deadline)
         self.poller.register(fd, select.POLLIN)
 
-    def reap(self) -> None:
-        """Wait for at least one response (or the earliest deadline) and handle all that
-        are ready."""
+    def reap(self, wait_ms: int | None = None) -> None:
+        """Wait for at least one response (or the earliest deadline; at most `wait_ms`
+        when given) and handle all that are ready."""
         # `busy` is in sending order, and deadlines never decrease in sending order (each is
         # the send time plus the same timeout, capped by the same stop_at): the first entry
         # has the earliest deadline, and the expired ones are a prefix. A scan of every
         # request in flight per answer made a batch quadratic in its size.
         first_deadline = next(iter(self.busy.values()))[4]
-        wait_ms = max(0, int((first_deadline - time.monotonic()) * 1000) + 1)
-        events = self.poller.poll(wait_ms)
+        until_deadline_ms = max(0, int((first_deadline - time.monotonic()) * 1000) + 1)
+        events = self.poller.poll(until_deadline_ms if wait_ms is None else min(wait_ms, until_deadline_ms))
         for fd, _ in events:
             self.finish(fd)
         now = time.monotonic()
