@@ -425,19 +425,23 @@ def dispatch_until_idle(
                 batch = inflight.popleft()
                 if batch.future is not None:
                     batch.future.result()
+                # The freed sender lane gets the waiting batch first (re-checked: it waited
+                # since an earlier transaction's claim), and only then is the sent batch
+                # recorded and the next one claimed: the lane does not wait for those.
+                ready = waiting.popleft() if waiting else None
+                if ready is not None:
+                    _recheck(ready)
+                    db.session.commit()
+                    submit(pool, ready)
                 relaxed_commit()
                 total.add(_finish(batch))
                 claimed = claim_next()
-                if claimed is not None:
-                    waiting.append(claimed)
-                ready = None
-                if waiting:
-                    ready = waiting.popleft()
-                    if ready is not claimed:
-                        _recheck(ready)  # it waited since an earlier transaction's claim
                 db.session.commit()
-                if ready is not None:
-                    submit(pool, ready)
+                if claimed is not None:
+                    if ready is None:
+                        submit(pool, claimed)  # nothing was waiting: claimed just now, sent at once
+                    else:
+                        waiting.append(claimed)
         finally:
             for batch in inflight:  # after an error: left claimed, their leases run out
                 if batch.future is not None:
