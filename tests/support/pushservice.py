@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import threading
 import time
@@ -47,17 +48,40 @@ if TYPE_CHECKING:
     from support.pushservice_remote import RemotePushService
 
 
-@dataclass
 class Received:
-    """One request as the service saw it (headers with lower-case names)."""
+    """One request as the service saw it: `headers` (lower-case names) are parsed from the
+    raw head when first read, so recording a request costs the timed loop little."""
 
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    arrived: float
-    method: str = "POST"
-    status: int = 0
-    reason: str = ""
+    __slots__ = ("_head", "_headers", "arrived", "body", "method", "path", "reason", "status")
+
+    def __init__(
+        self,
+        path: str,
+        headers: dict[str, str] | None,
+        body: bytes,
+        arrived: float,
+        method: str = "POST",
+        status: int = 0,
+        reason: str = "",
+        head: bytes = b"",
+    ) -> None:
+        self.path, self._headers, self.body, self.arrived = path, headers, body, arrived
+        self.method, self.status, self.reason, self._head = method, status, reason, head
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = parse_headers(self._head)
+        return self._headers
+
+
+def parse_headers(head: bytes) -> dict[str, str]:
+    """The header fields of a request head (without its request line), lower-case names."""
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return headers
 
 
 @dataclass
@@ -284,6 +308,15 @@ class PushService:
         return head.encode("latin-1") + body
 
 
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]+)[ \t]*(?:\r\n|$)", re.IGNORECASE)
+_CLOSE = re.compile(rb"\r\nconnection:[ \t]*close[ \t]*(?:\r\n|$)", re.IGNORECASE)
+
+
+def _content_length(head: bytes) -> int:
+    match = _CONTENT_LENGTH.search(head)
+    return int(match[1]) if match else 0
+
+
 class _Connection(asyncio.Protocol):
     """One client connection: requests parsed as they arrive, answered in order (a request
     that waits for its answer, `delay_s` or a hang, holds back the ones behind it)."""
@@ -320,14 +353,10 @@ class _Connection(asyncio.Protocol):
             end = self.buf.find(b"\r\n\r\n")
             if end < 0:
                 return
+            head = bytes(self.buf[:end])
             try:
-                lines = self.buf[:end].decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length") or 0)
+                method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+                length = _content_length(head)
             except ValueError:
                 self.close()
                 return
@@ -335,12 +364,13 @@ class _Connection(asyncio.Protocol):
                 return  # the body is still coming
             body = bytes(self.buf[end + 4 : end + 4 + length])
             del self.buf[: end + 4 + length]
-            rec = Received(urlsplit(target).path, headers, body, time.monotonic(), method)
+            path = target.split("?", 1)[0] if target.startswith("/") else urlsplit(target).path
+            rec = Received(path, None, body, time.monotonic(), method, head=head)
             service.received.append(rec)
             status, retry_after, hang, answer_body = service._respond_for(rec)
             rec.status = status
             answer = service._response(status, retry_after, answer_body)
-            self.closing = headers.get("connection", "").lower() == "close"
+            self.closing = _CLOSE.search(head) is not None
             wait = (hang or 0) + service.delay_s
             if wait:
                 self.waiting = True

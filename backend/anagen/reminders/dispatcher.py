@@ -6,9 +6,10 @@ that are claimed again (at-least-once delivery; the service worker's notificatio
 makes a repeat replace, not add).
 
 A batch costs a fixed handful of statements whatever its size: one claim (on PostgreSQL),
-one re-check right before sending (for a batch that waited), then one UPDATE per outcome.
-`dispatch_until_idle` pipelines batches: while one is with the push services, the previous
-one is recorded, the next claimed and the one after re-checked, in one transaction.
+then one UPDATE per outcome (and one re-check right before sending for a batch that waited
+since its claim, as `dispatch_batch`'s does). `dispatch_until_idle` pipelines batches: each
+is claimed right when a sender lane is free and sent at once, and recorded while the other
+lanes send.
 
 Every outcome write is fenced by the batch's claim (claims.py): a batch recorded after its
 lease ran out changes none of the rows another dispatcher took over, and none that were
@@ -379,10 +380,12 @@ def dispatch_until_idle(
     """While a backlog remains, keep claiming instead of waiting for the next tick.
 
     Pipelined: batches are sent on sender threads - as many at once as the sender has
-    `parallelism` (its worker processes; 1 for an in-process sender) - while this thread,
-    in one transaction per batch, records a sent batch and claims the next one, so the push
-    services always have work and the database round trips do not add to the sending time.
-    At most `parallelism` + 2 batches are claimed and not yet recorded. Stops when a claim
+    `parallelism` (its worker processes; 1 for an in-process sender). When one comes back,
+    this thread claims the freed lane's next batch and hands it over at once (a batch is
+    claimed right before it is sent, so it needs no re-check: claiming ahead and re-checking
+    before sending cost as much as the claim itself), then records the one that came back
+    while the lanes send. At most `parallelism` + 1 batches are claimed and not yet
+    recorded. Stops when a claim
     finds nothing (not merely fewer than `batch_size`: with concurrent dispatchers a claim
     can come back short while work remains), or once `stop` is set: then it claims nothing
     more, and finishes and records the batches already claimed.
@@ -412,36 +415,28 @@ def dispatch_until_idle(
         inflight.append(batch)
 
     inflight: deque[_Batch] = deque()  # sending (or sent), in claim order
-    waiting: deque[_Batch] = deque()  # claimed, not yet handed to a sender thread
+
+    def claim_and_submit(pool: ThreadPoolExecutor) -> None:
+        relaxed_commit()
+        batch = claim_next()
+        db.session.commit()
+        if batch is not None:
+            submit(pool, batch)
+
     with ThreadPoolExecutor(lanes, thread_name_prefix="dispatch-send") as pool:
         try:
-            relaxed_commit()
-            first = [b for b in (claim_next() for _ in range(lanes + 1)) if b is not None]
-            db.session.commit()
-            for batch in first[:lanes]:
-                submit(pool, batch)
-            waiting.extend(first[lanes:])
+            for _lane in range(lanes):
+                claim_and_submit(pool)
             while inflight:
                 batch = inflight.popleft()
                 if batch.future is not None:
                     batch.future.result()
-                # The freed sender lane gets the waiting batch first (re-checked: it waited
-                # since an earlier transaction's claim), and only then is the sent batch
-                # recorded and the next one claimed: the lane does not wait for those.
-                ready = waiting.popleft() if waiting else None
-                if ready is not None:
-                    _recheck(ready)
-                    db.session.commit()
-                    submit(pool, ready)
+                # The freed lane gets a batch claimed for it at once (claimed just now: it
+                # needs no re-check), and only then is the sent batch recorded.
+                claim_and_submit(pool)
                 relaxed_commit()
                 total.add(_finish(batch))
-                claimed = claim_next()
                 db.session.commit()
-                if claimed is not None:
-                    if ready is None:
-                        submit(pool, claimed)  # nothing was waiting: claimed just now, sent at once
-                    else:
-                        waiting.append(claimed)
         finally:
             for batch in inflight:  # after an error: left claimed, their leases run out
                 if batch.future is not None:
