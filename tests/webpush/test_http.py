@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import os
+import select
 import socket
 import ssl
 import threading
@@ -157,6 +159,38 @@ def test_pipeline_retries_a_stale_connection_too(scripted):
     pool.post_many(origin, iter([(k, HEAD, b"abc") for k in range(5)]), done, 1)
     assert results == dict.fromkeys(range(5), 201)
     assert srv.connections == 2
+    pool.close()
+
+
+def _pollers_open() -> int:
+    """epoll descriptors this process holds (Linux), -1 where that cannot be seen."""
+    if not os.path.isdir("/proc/self/fd"):
+        return -1
+    links = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            links.append(os.readlink(f"/proc/self/fd/{fd}"))
+    return sum("eventpoll" in link for link in links)
+
+
+@pytest.mark.parametrize("readiness", ["epoll", "poll"])
+def test_pipeline_with_epoll_and_without(scripted, monkeypatch, readiness):
+    """Answers are awaited with epoll where there is one (Linux), poll() elsewhere; both
+    deliver every answer on reused connections, and the pipeline closes its epoll."""
+    if readiness == "poll":
+        monkeypatch.delattr(select, "epoll", raising=False)
+    elif not hasattr(select, "epoll"):
+        pytest.skip("no epoll on this platform")
+    srv = scripted(lambda c, i: b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+    pool, origin = pool_for(srv, per_origin=8)
+    results = {}
+    pollers = _pollers_open()
+    for first in (0, 40):
+        requests = iter([(k, HEAD, b"abc") for k in range(first, first + 40)])
+        pool.post_many(origin, requests, lambda k, a, e: results.update({k: a.status}), 8)
+    assert results == dict.fromkeys(range(80), 201)
+    assert srv.connections <= 8
+    assert _pollers_open() == pollers
     pool.close()
 
 
