@@ -63,16 +63,24 @@ class ReminderOccurrence(Base):
 
     __tablename__ = "reminder_occurrence"
     __table_args__ = (
+        # Also the index of planned_application_id (its leading column).
         sa.UniqueConstraint("planned_application_id", "kind", "seq"),
-        sa.Index("ix_reminder_occurrence_due", "status", "due_at"),
+        # What the claims scan: on PostgreSQL only the rows still to send, so that a sent
+        # reminder leaves the index instead of being written into it again (migration
+        # e5b9d2c7a104). SQLite keeps every row: it would not use the partial index for a
+        # claim's single status.
+        sa.Index(
+            "ix_reminder_occurrence_due",
+            "status",
+            "due_at",
+            postgresql_where=sa.text("status IN ('pending', 'claimed')"),
+        ),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     patient_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("patient.id"), index=True)
     # NULL only for reminders not tied to an application (a test notification).
-    planned_application_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("planned_application.id"), index=True
-    )
+    planned_application_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("planned_application.id"))
     kind: so.Mapped[ReminderKind] = so.mapped_column(str_enum(ReminderKind, 30))
     # 0 for the scheduled reminder, 1.. for each snooze of it.
     seq: so.Mapped[int] = so.mapped_column(default=0)
