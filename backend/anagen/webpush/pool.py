@@ -25,6 +25,7 @@ from anagen.webpush.transport import Answer, Connection, Origin, Stale, Transpor
 
 Done = Callable[[Any, "Answer | None", "TransportError | None"], None]
 RESOLVE_TTL_S = 60.0
+RECENT_IDLE_S = 1.0
 
 
 class ConnectionPool:
@@ -77,7 +78,11 @@ class ConnectionPool:
                 conn = idle.pop()
             except IndexError:
                 break
-            if not conn.is_dropped():
+            # A connection idle for under a second is reused without asking the kernel
+            # whether the peer closed it (push services close idle ones after minutes; a
+            # close racing with reuse surfaces as Stale and is retried once).
+            recent = time.monotonic() - conn.idle_since < RECENT_IDLE_S and not conn.reader.buf
+            if recent or not conn.is_dropped():
                 return conn
             conn.close()
         return self._new(origin, deadline)
@@ -90,6 +95,7 @@ class ConnectionPool:
             with self._lock:
                 idle = self._idle.setdefault(conn.origin, deque())
         if len(idle) < self.per_origin:
+            conn.idle_since = time.monotonic()
             idle.append(conn)
         else:
             conn.close()

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 _MAX_LINE = 8192
 _MAX_HEADERS = 100
 _MAX_DISCARD = 256 * 1024
+_MAX_HEAD = 64 * 1024  # a response head longer than this is refused
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
 REASON_BYTES = 1024  # of a 4xx answer's body, read for its reason
 poll = getattr(select, "poll", None)  # no FD_SETSIZE limit, unlike select()
 
@@ -157,6 +159,25 @@ class _Reader:
                 del self.buf[:limit]
                 return line
 
+    def read_head(self, limit: int) -> bytes | None:
+        """Everything up to and including the blank line that ends a response head (CRLF or
+        bare LF line ends), or what came before the peer closed; None if it is longer than
+        `limit`. One search per read, not one call per line."""
+        start = 0
+        while True:
+            match = _HEAD_END.search(self.buf, start)
+            if match is not None:
+                head = bytes(self.buf[: match.end()])
+                del self.buf[: match.end()]
+                return head
+            if len(self.buf) > limit:
+                return None
+            start = max(0, len(self.buf) - 3)
+            if not self._fill():
+                head = bytes(self.buf)
+                self.buf.clear()
+                return head
+
     def read(self, n: int) -> bytes:
         while len(self.buf) < n and self._fill():
             pass
@@ -181,7 +202,7 @@ class _Reader:
 
 
 class Connection:
-    __slots__ = ("first_use", "origin", "reader", "sock", "used")
+    __slots__ = ("first_use", "idle_since", "origin", "reader", "sock", "used")
 
     def __init__(
         self,
@@ -232,6 +253,7 @@ class Connection:
         self.reader = _Reader(sock)
         self.used = False
         self.first_use = True
+        self.idle_since = 0.0  # time.monotonic() when it last went back to the pool
 
     def close(self) -> None:
         sock, self.sock = self.sock, None
@@ -299,12 +321,19 @@ class Connection:
     def _read_response(self, first_use: bool) -> tuple[Answer, bool]:
         reader = self.reader
         while True:
-            line = reader.readline(_MAX_LINE)
-            if not line:
+            head = reader.read_head(_MAX_HEAD)
+            if head is None:
+                raise TransportError("protocol", "response head too long")
+            if not head:
                 if not first_use:
                     raise Stale()
                 raise TransportError("connection", "closed before a response")
-            parts = line.split(None, 2)
+            lines = head.split(b"\n")
+            if len(lines) < 3 or lines[-1] or lines[-2].strip():
+                raise TransportError("protocol", "truncated headers")  # no blank line at the end
+            if len(lines) - 3 > _MAX_HEADERS:
+                raise TransportError("protocol", "too many headers")
+            parts = lines[0].split(None, 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
                 raise TransportError("protocol", "bad status line")
             status = int(parts[1])
@@ -312,12 +341,7 @@ class Connection:
             length: int | None = None
             chunked = False
             retry_after = None
-            for _ in range(_MAX_HEADERS):
-                h = reader.readline(_MAX_LINE)
-                if h in (b"\r\n", b"\n"):
-                    break
-                if not h or not h.endswith(b"\n"):
-                    raise TransportError("protocol", "truncated headers")
+            for h in lines[1:-2]:
                 name, _, value = h.partition(b":")
                 name = name.strip().lower()
                 if name == b"content-length":
@@ -332,8 +356,6 @@ class Connection:
                         keep_alive = True
                 elif name == b"retry-after":
                     retry_after = value.strip().decode("latin-1")
-            else:
-                raise TransportError("protocol", "too many headers")
             if 100 <= status < 200:
                 continue  # interim response; the final one follows
             break
