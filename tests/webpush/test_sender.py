@@ -244,7 +244,13 @@ def test_send_many_across_push_services(keys):
         assert a.verify_all()["valid"] == b.verify_all()["valid"] == 10  # each got its own aud
 
 
-def test_connections_closed_by_the_service_are_reopened(push_service, sender):
+@pytest.mark.parametrize("recent_idle_s", [1.0, 0.0])
+def test_connections_closed_by_the_service_are_reopened(push_service, sender, monkeypatch, recent_idle_s):
+    """Reused at once (the close is found when the answer does not come: retried once), or
+    after the kernel was asked whether the peer closed it: either way nothing is lost."""
+    from anagen.webpush import pool
+
+    monkeypatch.setattr(pool, "RECENT_IDLE_S", recent_idle_s)
     sub = push_service.new_subscription()
     assert sender.send(message(sub, 1)).outcome is Outcome.SENT
     assert all(r.outcome is Outcome.SENT for r in sender.send_many([message(sub, n) for n in range(2, 12)]))
