@@ -15,8 +15,8 @@ tests/support (factories.py, reminders.py).
 What is timed: from the instant every occurrence became due (one UPDATE sets `due_at` of
 all to that instant) until `dispatch_until_idle(make_sender(app), batch_size=500)` returns:
 claims, payloads, encryption, VAPID, HTTP and the status updates. The app has the
-dispatcher process's settings (PUSH_SENDER_PROCESSES: its default, one sender worker
-process per core up to 4 on 2+ cores; `--sender-processes 0` for everything in one
+dispatcher process's settings (PUSH_SENDER_PROCESSES: its default, two sender worker
+processes per core up to 8, webpush/workers.py; `--sender-processes 0` for everything in one
 process), and the sender is made before the clock starts, as the dispatcher process makes
 it once at start-up (its worker processes start cold: no connection, VAPID header or
 subscription key cached). Before each run the tables get VACUUM ANALYZE, as autovacuum
