@@ -16,8 +16,6 @@ push service receives in the tests is decrypted with `http_ece`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import os
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from py_vapid.utils import b64urldecode
 
 RECORD_SIZE = 4096  # the rs field: one record holds any Web Push message (max 4096 bytes)
 _CURVE = ec.SECP256R1()
@@ -58,20 +57,15 @@ class Receiver:
     def from_subscription(cls, p256dh: str, auth: str) -> Receiver:
         """From the base64url strings of a PushSubscription's `keys` (padding optional)."""
         try:
-            point, secret = _b64url(p256dh), _b64url(auth)
+            point, secret = b64urldecode(p256dh.encode()), b64urldecode(auth.encode())
             public_key = ec.EllipticCurvePublicKey.from_encoded_point(_CURVE, point)
-        except (ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError):  # binascii.Error is a ValueError
             raise InvalidKeys("p256dh", "p256dh is not a P-256 public key") from None
         if len(point) != 65:  # a compressed point is valid P-256 but not what RFC 8291 sends
             raise InvalidKeys("p256dh", "p256dh is not an uncompressed P-256 point")
         if len(secret) != 16:
             raise InvalidKeys("auth", "auth is not a 16-byte secret")
         return cls(public_key, point, secret)
-
-
-def _b64url(text: str) -> bytes:
-    data = text.encode("ascii") if isinstance(text, str) else text
-    return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
 
 
 def encrypt(
