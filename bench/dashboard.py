@@ -62,28 +62,6 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def build_app(database_url: str, instance: Path):
-    from flask_migrate import upgrade
-
-    from anagen import create_app
-    from anagen.course.protocols import ensure_builtin_protocols
-    from anagen.extensions import db
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "INSTANCE_PATH": str(instance),
-            "SECRET_KEY": "bench-secret-key",
-            "PUBLIC_BASE_URL": "http://127.0.0.1",
-        }
-    )
-    with app.app_context():
-        upgrade()
-        ensure_builtin_protocols()
-        db.session.commit()
-    return app
-
-
 def populate(app, patients: int, weeks_in: int) -> str:
     """The clinic and a clinician; returns the clinician's email."""
     from support.clinics import bulk_patients
@@ -123,7 +101,8 @@ def url(base: str, i: int) -> str:
 
 def main() -> None:
     args = parse_args()
-    from dispatch import ScratchDatabase
+    from dispatch import ScratchDatabase, build_app, percentile
+    from support.queries import statements_of
     from support.server import serving
 
     from anagen.extensions import db
@@ -131,24 +110,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = ScratchDatabase(args.database_url, Path(tmp))
         try:
-            app = build_app(scratch.url, Path(tmp))
+            app = build_app(scratch.url, Path(tmp), PUBLIC_BASE_URL="http://127.0.0.1")
             email = populate(app, args.patients, args.weeks_in)
             with serving(app) as base:
                 http = sign_in(base, email)
+                responses: list[requests.Response] = []
                 for i in range(args.warmup):
                     http.get(url(base, i), timeout=30).raise_for_status()
-                statements: list[str] = []
-
-                def count(conn, cursor, statement, *rest):
-                    statements.append(statement)
-
-                with app.app_context():
-                    engine = db.engine
-                sa.event.listen(engine, "before_cursor_execute", count)
-                try:
-                    body = http.get(url(base, 0), timeout=30)
-                finally:
-                    sa.event.remove(engine, "before_cursor_execute", count)
+                with app.app_context():  # the statements the server sends for one request
+                    statements = statements_of(lambda: responses.append(http.get(url(base, 0), timeout=30)))
+                body = responses[0]
                 body.raise_for_status()
                 assert body.json()["total"] == args.patients, body.json()["total"]
                 timings = []
@@ -162,8 +133,7 @@ def main() -> None:
                 db.engine.dispose()
         finally:
             scratch.drop()
-    timings.sort()
-    p99 = timings[min(len(timings) - 1, round(0.99 * (len(timings) - 1)))]
+    p99 = percentile(timings, 0.99)
     print(
         json.dumps(
             {

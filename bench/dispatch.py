@@ -155,7 +155,8 @@ class ScratchDatabase:
         self.admin.dispose()
 
 
-def build_app(database_url: str, instance: Path, sender_processes: int):
+def build_app(database_url: str, instance: Path, **config):
+    """The app on `database_url`, its schema made by the migrations (and `config` on top)."""
     from flask_migrate import upgrade
 
     from anagen import create_app
@@ -167,9 +168,7 @@ def build_app(database_url: str, instance: Path, sender_processes: int):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(instance),
             "SECRET_KEY": "bench-secret-key",
-            "VAPID_SUBJECT": SUBJECT,
-            "PUSH_ALLOW_HTTP": True,
-            "PUSH_SENDER_PROCESSES": sender_processes,
+            **config,
         }
     )
     with app.app_context():
@@ -217,53 +216,53 @@ def crypto_only_rate(app, msgs) -> float:
         return len(msgs) / (time.perf_counter() - start)
 
 
-def ece_direct_rate(msgs) -> float:
-    import http_ece
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from py_vapid.utils import b64urldecode
-
-    receivers = {}
+def library_rate(msgs, prepare, encrypt) -> float:
+    """Messages per second of `encrypt(prepare(subscription), plaintext)`: `prepare` runs once
+    per subscription before the clock starts (its receiver key parsed once, as the sender does)."""
+    prepared = {}
     for msg in msgs:
-        sub = msg.subscription
-        if sub not in receivers:
-            point = b64urldecode(sub.p256dh.encode())
-            receivers[sub] = (
-                ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point),
-                b64urldecode(sub.auth.encode()),
-            )
+        if msg.subscription not in prepared:
+            prepared[msg.subscription] = prepare(msg.subscription)
     start = time.perf_counter()
     for msg in msgs:
-        public, auth = receivers[msg.subscription]
-        http_ece.encrypt(
-            json.dumps(msg.payload, separators=(",", ":"), ensure_ascii=False).encode(),
-            private_key=ec.generate_private_key(ec.SECP256R1()),
-            dh=public,
-            auth_secret=auth,
-            version="aes128gcm",
-        )
+        plaintext = json.dumps(msg.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        encrypt(prepared[msg.subscription], plaintext)
     return len(msgs) / (time.perf_counter() - start)
+
+
+def ece_direct_rate(msgs) -> float:
+    """`http_ece.encrypt` called directly."""
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from anagen.webpush.ece import Receiver
+
+    return library_rate(
+        msgs,
+        lambda sub: Receiver.from_subscription(sub.p256dh, sub.auth),
+        lambda receiver, plaintext: http_ece.encrypt(
+            plaintext,
+            private_key=ec.generate_private_key(ec.SECP256R1()),
+            dh=receiver.public_key,
+            auth_secret=receiver.auth,
+            version="aes128gcm",
+        ),
+    )
 
 
 def library_encode_rate(msgs) -> float:
     """pywebpush's `WebPusher(subscription).encode(data, "aes128gcm")`, one `WebPusher` per
     subscription with its receiver key parsed once (the sender's encryption before ece.py)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
     from pywebpush import WebPusher
 
-    pushers = {}
-    for msg in msgs:
-        sub = msg.subscription
-        if sub not in pushers:
-            pusher = WebPusher({"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}})
-            point = pusher.receiver_key
-            pusher.receiver_key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-            pushers[sub] = pusher
-    start = time.perf_counter()
-    for msg in msgs:
-        pushers[msg.subscription].encode(
-            json.dumps(msg.payload, separators=(",", ":"), ensure_ascii=False).encode(), "aes128gcm"
-        )
-    return len(msgs) / (time.perf_counter() - start)
+    from anagen.webpush.ece import Receiver
+
+    def prepare(sub):
+        pusher = WebPusher({"endpoint": sub.endpoint, "keys": {"p256dh": sub.p256dh, "auth": sub.auth}})
+        pusher.receiver_key = Receiver.from_subscription(sub.p256dh, sub.auth).public_key
+        return pusher
+
+    return library_rate(msgs, prepare, lambda pusher, plaintext: pusher.encode(plaintext, "aes128gcm"))
 
 
 def naive_rate(app, msgs) -> float:
@@ -429,7 +428,13 @@ def main() -> None:
         svc = PushService.start(defer_checks=True, rtt_ms=args.rtt_ms)
     push_pid = getattr(getattr(svc, "_proc", None), "pid", None)  # None: in this process
     try:
-        app = build_app(database.url, tmp / "instance", args.sender_processes)
+        app = build_app(
+            database.url,
+            tmp / "instance",
+            VAPID_SUBJECT=SUBJECT,
+            PUSH_ALLOW_HTTP=True,
+            PUSH_SENDER_PROCESSES=args.sender_processes,
+        )
         with app.app_context():
             ids = populate(svc, args.patients, args.n)
             msgs = messages_for(ids)
