@@ -6,8 +6,8 @@ that are claimed again (at-least-once delivery; the service worker's notificatio
 makes a repeat replace, not add).
 
 A batch costs a fixed handful of statements whatever its size: one claim (on PostgreSQL),
-then one UPDATE per outcome (and one re-check right before sending for a batch that waited
-since its claim, as `dispatch_batch`'s does). `dispatch_until_idle` pipelines batches: each
+then one UPDATE per outcome (`dispatch_batch` also re-checks its batch right before sending
+it, `_recheck`). `dispatch_until_idle` pipelines batches: each
 is claimed right when a sender lane is free and sent at once, and recorded while the other
 lanes send.
 
@@ -385,10 +385,10 @@ def dispatch_until_idle(
     claimed right before it is sent, so it needs no re-check: claiming ahead and re-checking
     before sending cost as much as the claim itself), then records the one that came back
     while the lanes send. At most `parallelism` + 1 batches are claimed and not yet
-    recorded. Stops when a claim
-    finds nothing (not merely fewer than `batch_size`: with concurrent dispatchers a claim
-    can come back short while work remains), or once `stop` is set: then it claims nothing
-    more, and finishes and records the batches already claimed.
+    recorded. Stops when a claim finds nothing (not merely fewer than `batch_size`: with
+    concurrent dispatchers a claim can come back short while work remains), or once `stop`
+    is set: then it claims nothing more, and finishes and records the batches already
+    claimed.
     """
     total = BatchStats()
     started = 0
