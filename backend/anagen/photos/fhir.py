@@ -20,10 +20,11 @@ from __future__ import annotations
 
 from anagen.clock import iso
 from anagen.exports import fhir as exports_fhir
-from anagen.models import Patient, Photo, PhotoStatus
+from anagen.models import Course, Patient, Photo, PhotoStatus
 from anagen.photos import outcomes
 from anagen.photos.guides import guides
 from anagen.photos.uploads import course_photos
+from anagen.protocol import Protocol
 
 CODE_SYSTEM = "https://anagen.app/fhir/CodeSystem/trichoscopy"
 UCUM = "http://unitsofmeasure.org"
@@ -56,13 +57,20 @@ MEASURES = (
 )
 
 
-def media(patient: Patient, patient_ref: str, base_url: str) -> list[dict]:
-    """One Media per active photo of the patient's current course, oldest first."""
+def media(
+    patient: Patient,
+    patient_ref: str,
+    base_url: str,
+    course: Course | None = None,
+    protocol: Protocol | None = None,
+) -> list[dict]:
+    """One Media per active photo of the patient's current course, oldest first (`course` and
+    `protocol`: the current ones when the caller has them already)."""
     from anagen.course.courses import require_course
     from anagen.course.protocols import course_protocol
 
-    course = require_course(patient.id)
-    protocol = course_protocol(course)
+    course = course or require_course(patient.id)
+    protocol = protocol or course_protocol(course)
     views = {g.key: g.label for g in guides(protocol)}
     checkpoints = {c.key: c.label for c in protocol.checkpoints}
     photos = [p for p in reversed(course_photos(course)) if p.status == PhotoStatus.ACTIVE]
@@ -100,10 +108,12 @@ def _taker(photo: Photo) -> str:
     return "clinic" if photo.uploaded_by_staff_id else "patient"
 
 
-def observations(patient: Patient, patient_ref: str) -> list[dict]:
+def observations(
+    patient: Patient, patient_ref: str, course: Course | None = None, protocol: Protocol | None = None
+) -> list[dict]:
     """One Observation per measured value of the course's outcome measures."""
     result = []
-    for area in outcomes.outcomes(patient):
+    for area in outcomes.outcomes(patient, course, protocol):
         for measure in area.measures:
             for attribute, change, code, display, unit in MEASURES:
                 value = getattr(measure.row, attribute)
@@ -156,10 +166,10 @@ def contribute(builder: exports_fhir.BundleBuilder, record: exports_fhir.Patient
 
     subject = builder.reference("Patient", record.patient.id)
     base_url = current_app.config["PUBLIC_BASE_URL"]
-    for resource in media(record.patient, subject["reference"], base_url):
+    for resource in media(record.patient, subject["reference"], base_url, record.course, record.protocol):
         resource.pop("resourceType")
         builder.add("Media", _key(resource), resource)
-    for resource in observations(record.patient, subject["reference"]):
+    for resource in observations(record.patient, subject["reference"], record.course, record.protocol):
         resource.pop("resourceType")
         builder.add("Observation", _key(resource), resource)
 

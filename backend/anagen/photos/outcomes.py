@@ -15,7 +15,8 @@ from anagen.course.protocols import course_protocol
 from anagen.course.today import SCALP_AREAS
 from anagen.errors import InvalidInput, NotFound
 from anagen.extensions import db
-from anagen.models import OutcomeMeasure, Patient, StaffUser
+from anagen.models import Course, OutcomeMeasure, Patient, StaffUser
+from anagen.protocol import Protocol
 
 BASELINE = "baseline"
 # Plausible ranges: a full scalp has about 150-300 hairs per cm², and cumulative thickness (the sum
@@ -52,11 +53,14 @@ def change_pct(value: float | None, baseline: float | None) -> float | None:
     return round((value - baseline) / baseline * 100, 1)
 
 
-def outcomes(patient: Patient) -> list[AreaOutcomes]:
+def outcomes(
+    patient: Patient, course: Course | None = None, protocol: Protocol | None = None
+) -> list[AreaOutcomes]:
     """The course's measures by target area (the patient's areas first, in their order), each with
-    its checkpoints in protocol order and the change from that area's baseline."""
-    course = require_course(patient.id)
-    protocol = course_protocol(course)
+    its checkpoints in protocol order and the change from that area's baseline. `course` and
+    `protocol`: the patient's current ones when the caller has them already."""
+    course = course or require_course(patient.id)
+    protocol = protocol or course_protocol(course)
     order = {c.key: i for i, c in enumerate(protocol.checkpoints)}
     labels = {c.key: c.label for c in protocol.checkpoints}
     rows = db.session.scalars(sa.select(OutcomeMeasure).where(OutcomeMeasure.course_id == course.id)).all()
