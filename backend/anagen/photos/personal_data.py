@@ -1,6 +1,7 @@
 """The patient's photos and outcome measures in their own data export (exports/personal.py): what
 each photo is, when and by whom it was taken, whether it was reviewed or withdrawn, the clinic's
-comments, and the addresses of the images (the patient's own authorised endpoints)."""
+comments, and the addresses of the images (the patient's own authorised endpoints). Times go
+as datetimes: the export writes every one as an ISO 8601 instant."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy import orm as so
 
-from anagen.clock import iso
 from anagen.exports import personal
 from anagen.extensions import db
 from anagen.models import OutcomeMeasure, Patient, Photo, PhotoComment, PhotoStatus
@@ -25,16 +25,16 @@ def _photo(photo: Photo) -> dict:
         "checkpoint": checkpoint,
         "view": view,
         "status": photo.status.value,
-        "taken_at": iso(photo.taken_at) if photo.taken_at else None,
-        "uploaded_at": iso(photo.uploaded_at),
+        "taken_at": photo.taken_at,
+        "uploaded_at": photo.uploaded_at,
         "taken_by": "clinic" if photo.uploaded_by_staff_id else "you",
         "width": photo.width,
         "height": photo.height,
-        "reviewed_at": iso(photo.reviewed_at) if photo.reviewed_at else None,
-        "withdrawn_at": iso(photo.withdrawn_at) if photo.withdrawn_at else None,
+        "reviewed_at": photo.reviewed_at,
+        "withdrawn_at": photo.withdrawn_at,
         "images": {size: base + size for size in ("display", "master")} if active else None,
         "comments": [
-            {"text": c.text, "author": c.author.name, "created_at": iso(c.created_at)} for c in photo.comments
+            {"text": c.text, "author": c.author.name, "created_at": c.created_at} for c in photo.comments
         ],
     }
 
@@ -62,7 +62,7 @@ def outcomes_section(patient: Patient, now: dt.datetime) -> list[dict]:
         {
             "checkpoint": r.checkpoint,
             "target_area": r.target_area,
-            "measured_at": iso(r.measured_at),
+            "measured_at": r.measured_at,
             "hair_count_per_cm2": r.hair_count_per_cm2,
             "cumulative_thickness_mm_per_cm2": r.cumulative_thickness_mm_per_cm2,
         }

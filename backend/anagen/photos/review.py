@@ -65,7 +65,6 @@ def awaiting_review(clinic_id: int, limit: int = 200) -> list[Photo]:
             so.contains_eager(Photo.patient),
             so.selectinload(Photo.comments).joinedload(PhotoComment.author),
             so.selectinload(Photo.course).joinedload(Course.protocol_version),
-            so.joinedload(Photo.reviewed_by),
         )
         .order_by(Photo.uploaded_at, Photo.id)
         .limit(limit)
