@@ -25,7 +25,7 @@ from anagen.clock import utcnow
 from anagen.course import lifecycle
 from anagen.course.courses import CheckIn, record_application
 from anagen.extensions import db
-from anagen.models import Clinic, Invite, PushSubscription, StaffRole
+from anagen.models import Clinic, PushSubscription, StaffRole
 from anagen.protocol import Protocol, default_protocol, schedule_course
 
 DEMO_SLUG = "demo-clinic"
@@ -84,12 +84,13 @@ DRIFT = (dt.timedelta(minutes=20), dt.timedelta(hours=1, minutes=10), dt.timedel
 DEMO_PUSH_SERVICE = "https://push.invalid/demo"
 
 
+ADMIN_EMAIL = "admin@demo.anagen.example"
+CLINICIAN_EMAIL = "clinician@demo.anagen.example"
+
+
 def staff_logins() -> list[tuple[str, str, str]]:
     """The demo clinic's staff sign-ins (public by design, like the patients')."""
-    return [
-        ("admin", "admin@demo.anagen.example", STAFF_PASSWORD),
-        ("clinician", "clinician@demo.anagen.example", STAFF_PASSWORD),
-    ]
+    return [("admin", ADMIN_EMAIL, STAFF_PASSWORD), ("clinician", CLINICIAN_EMAIL, STAFF_PASSWORD)]
 
 
 def any_clinic(slug: str | None = None) -> bool:
@@ -106,13 +107,13 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
         name="Phi Hair Clinic (demo)",
         slug=DEMO_SLUG,
         time_zone=DEMO_ZONE,
-        admin_email="admin@demo.anagen.example",
+        admin_email=ADMIN_EMAIL,
         admin_name="Dr Tara Admin",
         admin_password=STAFF_PASSWORD,
     )
     clinician = create_staff(
         clinic,
-        email="clinician@demo.anagen.example",
+        email=CLINICIAN_EMAIL,
         name="Sam Clinician",
         role=StaffRole.CLINICIAN,
         password=STAFF_PASSWORD,
@@ -148,14 +149,14 @@ def load_demo(now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
             ),
             staff=clinician,
         )
-        issue_invite(patient, clinician, dt.timedelta(days=7))
+        invite, _token = issue_invite(patient, clinician, dt.timedelta(days=7))
         if story.kit_2_dispatched:
             for kit in course.kits:
                 kit.dispatched_at = start
         if story.invite_redeemed:
             patient.password_hash = hash_password(PATIENT_PASSWORD)
             patient.photo_consent_at = start
-            db.session.execute(sa.update(Invite).where(Invite.patient_id == patient.id).values(used_at=start))
+            invite.used_at = start
         _complete_history(protocol, course, story, now, clinician.id)
         if story.device:
             _add_device(patient, story.device, start)

@@ -21,6 +21,7 @@ can act on; nothing is written anywhere by this module.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -380,14 +381,9 @@ def _srgb(im: Image.Image, icc: bytes | None) -> Image.Image:
         return im
 
 
-_SRGB: ImageCms.ImageCmsProfile | None = None
-
-
+@functools.cache
 def _srgb_profile() -> ImageCms.ImageCmsProfile:
-    global _SRGB
-    if _SRGB is None:
-        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-    return _SRGB
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _fit(size: tuple[int, int], edge: int) -> tuple[int, int]:

@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from anagen.api import RecordId
 from anagen.api.schemas import NEW_PASSWORD, Instant, StrictBoolean, StrictSchema, name_text, text
 from anagen.auth import accounts, audit, throttle
 from anagen.auth.policy import account, get_staff, record_action, requires, staff_of
@@ -116,7 +117,7 @@ class RecordRef(fields.String):
 
 
 class AuditQuerySchema(StrictSchema):
-    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
+    before_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=RecordId.MAX))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
     # Event names are snake_case keys ("message_sent").
     event = fields.String(
