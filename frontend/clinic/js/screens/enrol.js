@@ -154,6 +154,8 @@ function EnrolForm({ options }) {
   const setKit = (i, key, value) => setForm((f) => ({ ...f, kits: f.kits.map((k, j) => (j === i ? { ...k, [key]: value } : k)) }));
   const setParam = (key, value) => setForm((f) => ({ ...f, params: { ...f.params, [key]: value } }));
   const protocol = options.protocols.find((p) => p.id === form.protocol_id) || options.protocols[0];
+  // The parameters the clinician changed for this patient; the rest stay the clinic's.
+  const changedParams = protocol ? protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value) : [];
 
   const submit = async (event) => {
     event.preventDefault();
@@ -185,9 +187,7 @@ function EnrolForm({ options }) {
     if (protocol) {
       // The clinic's only protocol is the server's default; the id goes only with a choice made.
       if (options.protocols.length > 1) body.protocol_version_id = protocol.id;
-      // Only what the clinician changed for this patient; the rest stays the clinic's.
-      const changed = protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value);
-      if (changed.length) body.protocol_overrides = Object.fromEntries(changed.map((p) => [p.key, Number(form.params[p.key])]));
+      if (changedParams.length) body.protocol_overrides = Object.fromEntries(changedParams.map((p) => [p.key, Number(form.params[p.key])]));
     }
     let enrolled;
     try {
@@ -265,13 +265,10 @@ function EnrolForm({ options }) {
           ${protocol &&
           html`<p><strong>${protocol.name}</strong>: ${protocol.applications_total} applications, ${protocol.applications_per_week} a week for ${protocol.weeks} weeks.</p>
             <details open=${showParams || protocol.parameters.some((p) => err(`protocol_overrides.${p.key}`))} onToggle=${(e) => setShowParams(e.currentTarget.open)}>
-              <summary>Parameters for this patient${(() => {
-                const n = protocol.parameters.filter((p) => Number(form.params[p.key]) !== p.value).length;
-                return n ? ` (${n} changed)` : " (the clinic's values)";
-              })()}</summary>
+              <summary>Parameters for this patient${changedParams.length ? ` (${changedParams.length} changed)` : " (the clinic's values)"}</summary>
               ${protocol.parameters.map((p) => {
                 const id = `protocol_overrides.${p.key}`;
-                const changed = Number(form.params[p.key]) !== p.value;
+                const changed = changedParams.includes(p);
                 return html`<div class="param-row">
                   <label for=${id}>${PARAMETER_LABELS[p.key] || humanKey(p.key)}</label>
                   <input id=${id} type="number" min=${p.min} max=${p.max} step="1" value=${form.params[p.key]} onInput=${(e) => setParam(p.key, e.currentTarget.value)}
