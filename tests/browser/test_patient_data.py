@@ -17,7 +17,7 @@ from .flows import sign_in
 pytestmark = pytest.mark.browser
 
 
-def test_settings_downloads_my_data_and_a_fhir_bundle(page, enrolled, tmp_path):
+def test_settings_downloads_my_data_and_a_fhir_bundle(page, enrolled):
     patient, _course, email, password = enrolled(days_ago=3)
     sign_in(page, email, password)
     page.goto("/#/settings")

@@ -7,15 +7,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from support import photofiles
 from support.factories import make_clinic, make_enrolled_patient
+from support.photo_rows import uploaded
 
 from anagen.clinic import dashboard
 from anagen.clinic import flags as flag_defs
 from anagen.clock import utcnow
 from anagen.extensions import db
-from anagen.photos import pipeline, review, uploads
-from anagen.photos.storage import photo_storage
+from anagen.photos import review
 
 FLAG = "photos_awaiting_review"
 
@@ -24,15 +23,6 @@ FLAG = "photos_awaiting_review"
 def clinic(app_ctx):
     clinic, admin = make_clinic()
     return clinic, admin
-
-
-def send(patient, seed: int, view: str = "crown"):
-    data = photofiles.phone_jpeg(seed=seed)
-    store, limits = photo_storage(), pipeline.Limits()
-    kind = "image/jpeg"
-    return uploads.upload(
-        patient, checkpoint="ad_hoc", view=view, data=data, declared_type=kind, store=store, limits=limits
-    ).photo
 
 
 def flag_of(clinic, patient):
@@ -44,7 +34,7 @@ def test_a_photo_nobody_reviewed_raises_the_flag_and_reviewing_quiets_it(clinic)
     clinic, admin = clinic
     patient, _ = make_enrolled_patient(clinic)
     assert flag_of(clinic, patient)[0] is None
-    photo = send(patient, 1)
+    photo = uploaded(patient, 1)
     raised, _ = flag_of(clinic, patient)
     assert raised is not None and abs(raised.since - photo.uploaded_at) < dt.timedelta(seconds=1)
     assert review.awaiting_review_count(clinic.id) == 1
@@ -58,11 +48,11 @@ def test_a_photo_nobody_reviewed_raises_the_flag_and_reviewing_quiets_it(clinic)
 def test_an_acknowledged_flag_comes_back_with_a_later_photo(clinic):
     clinic, admin = clinic
     patient, _ = make_enrolled_patient(clinic)
-    send(patient, 1)
+    uploaded(patient, 1)
     dashboard.acknowledge(clinic.id, patient.id, FLAG, "Will look at them on Monday", admin)
     db.session.commit()
     raised, acknowledged = flag_of(clinic, patient)
     assert raised is None and FLAG in acknowledged
     with time_machine.travel(utcnow() + dt.timedelta(minutes=5)):
-        send(patient, 2, view="parting")
+        uploaded(patient, 2, view="parting")
         assert flag_of(clinic, patient)[0] is not None

@@ -6,12 +6,12 @@ import datetime as dt
 import json
 
 import pytest
-from support import photofiles
 from support.factories import make_clinic, make_enrolled_patient
+from support.photo_rows import uploaded
 
 from anagen.clock import utcnow
 from anagen.extensions import db
-from anagen.photos import fhir, outcomes, pipeline, uploads
+from anagen.photos import fhir, outcomes, uploads
 from anagen.photos.storage import photo_storage
 
 
@@ -22,18 +22,10 @@ def patient(app_ctx):
     return patient, admin
 
 
-def _send(patient, seed, view, checkpoint="end_of_kit_1"):
-    data, store, limits = photofiles.phone_jpeg(seed=seed), photo_storage(), pipeline.Limits()
-    kind = "image/jpeg"
-    return uploads.upload(
-        patient, checkpoint=checkpoint, view=view, data=data, declared_type=kind, store=store, limits=limits
-    ).photo
-
-
 def test_each_active_photo_is_a_media_linking_to_its_master(patient):
     patient, _ = patient
-    kept = _send(patient, 1, "crown")
-    withdrawn = _send(patient, 2, "parting")
+    kept = uploaded(patient, 1, "crown", "end_of_kit_1")
+    withdrawn = uploaded(patient, 2, "parting", "end_of_kit_1")
     uploads.withdraw(withdrawn, photo_storage())
     resources = fhir.media(patient, f"Patient/{patient.id}", "https://clinic.example/")
     assert [r["id"] for r in resources] == [f"photo-{kept.id}"]
@@ -92,13 +84,13 @@ def test_each_measured_value_is_an_observation_with_its_change_from_baseline(pat
     json.dumps(resources)
 
 
-def test_the_patients_fhir_export_carries_them_and_validates_as_r4(app, patient):
+def test_the_patients_fhir_export_carries_them_and_validates_as_r4(patient):
     from fhir.resources.R4B.bundle import Bundle
 
     from anagen.exports import fhir as exports_fhir
 
     patient, admin = patient
-    photo = _send(patient, 1, "crown")
+    photo = uploaded(patient, 1, "crown", "end_of_kit_1")
     outcomes.put_measure(
         patient, "baseline", "crown", measured_at=utcnow() - dt.timedelta(days=1), hair_count_per_cm2=150.0,
         cumulative_thickness_mm_per_cm2=5.0, staff=admin,

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from support import photofiles
 from support.factories import make_clinic, make_enrolled_patient
+from support.photo_rows import uploaded
 from support.queries import count_queries
 
 from anagen.extensions import db
 from anagen.models import Patient
-from anagen.photos import pipeline, review, uploads, views
-from anagen.photos.storage import photo_storage
-
-
-def _send(patient, seed: int, view: str) -> None:
-    data, store, limits = photofiles.phone_jpeg(seed=seed), photo_storage(), pipeline.Limits()
-    uploads.upload(
-        patient,
-        checkpoint="ad_hoc",
-        view=view,
-        data=data,
-        declared_type="image/jpeg",
-        store=store,
-        limits=limits,
-    )
+from anagen.photos import review, uploads, views
 
 
 def test_the_awaiting_review_list_and_the_grid_take_the_same_statements_for_one_photo_or_many(app_ctx):
     clinic, _admin = make_clinic()
     first, _ = make_enrolled_patient(clinic)
-    _send(first, 1, "crown")
+    uploaded(first, 1, "crown")
 
     clinic_id, patient_id = clinic.id, first.id
 
@@ -50,7 +36,7 @@ def test_the_awaiting_review_list_and_the_grid_take_the_same_statements_for_one_
 
     one = count_queries(awaiting), count_queries(grid)
     for seed, view in enumerate(("parting", "frontal_hairline", "left_temple"), start=2):
-        _send(db.session.get(Patient, patient_id), seed, view)
+        uploaded(db.session.get(Patient, patient_id), seed, view)
         other, _ = make_enrolled_patient(db.session.merge(clinic))
-        _send(other, seed + 10, view)
+        uploaded(other, seed + 10, view)
     assert (count_queries(awaiting), count_queries(grid)) == one

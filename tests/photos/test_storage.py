@@ -1,5 +1,6 @@
 """Photo storage (photos/storage.py): the private local folder and an S3-compatible bucket, the latter
-against a real S3 server (moto's, in server mode, started here on a free port; no mocked client)."""
+against a real S3 server (moto's, in server mode, on a free port: tests/photos/conftest.py; no
+mocked client)."""
 
 from __future__ import annotations
 

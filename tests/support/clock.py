@@ -3,6 +3,7 @@ any day: the next clock change, the next leap day, the next given weekday."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -25,15 +26,9 @@ def dst_change(zone: str, after: dt.datetime, *, forward: bool) -> dt.date:
 def next_leap_day(after: dt.date) -> dt.date:
     """The first 29 February after `after`."""
     year = after.year
-    while True:
-        try:
-            day = dt.date(year, 2, 29)
-        except ValueError:
-            year += 1
-            continue
-        if day > after:
-            return day
+    while not (calendar.isleap(year) and dt.date(year, 2, 29) > after):
         year += 1
+    return dt.date(year, 2, 29)
 
 
 def on_or_before(day: dt.date, weekday: int) -> dt.date:

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from anagen.extensions import db
 from anagen.models import Course, Photo
 from anagen.models.photo import RegistrationStatus
-from anagen.photos import alignment, registration
+from anagen.photos import alignment, pipeline, registration, uploads
 from anagen.photos.storage import new_key, photo_storage
-from support import scalp
+from support import photofiles, scalp
 
 WIDTH, HEIGHT = 960, 720
 
@@ -59,3 +59,16 @@ def add_photo(patient, checkpoint: str, view: str, image: np.ndarray, **fields) 
     db.session.add(photo)
     db.session.commit()
     return photo
+
+
+def uploaded(patient, seed: int, view: str = "crown", checkpoint: str = "ad_hoc") -> Photo:
+    """A phone JPEG (photofiles.phone_jpeg(seed)) received through the patient's upload service."""
+    return uploads.upload(
+        patient,
+        checkpoint=checkpoint,
+        view=view,
+        data=photofiles.phone_jpeg(seed=seed),
+        declared_type="image/jpeg",
+        store=photo_storage(),
+        limits=pipeline.Limits(),
+    ).photo
