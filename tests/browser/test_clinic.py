@@ -44,6 +44,12 @@ def test_admin_screens(desk, clinic_admin):
     expect(desk.locator("table tbody")).not_to_contain_text("Sign in failed")
     desk.get_by_label("About").select_option("patient")
     expect(desk.locator("table tbody")).to_contain_text("No events match these filters")
+    # A patient's number does not stay behind, hidden, when the clinic itself is chosen.
+    desk.get_by_label("Patient number").fill("12")
+    expect(desk.page).to_have_url(re.compile(r"target_id=12"))
+    desk.get_by_label("About").select_option("clinic")
+    expect(desk.page).to_have_url(re.compile(r"target_type=clinic"))
+    expect(desk.page).not_to_have_url(re.compile(r"target_id"))
     desk.get_by_label("About").select_option("")
     desk.get_by_label("Who").select_option(label=admin.name)
     expect(desk.locator("table tbody tr")).to_have_count(1)

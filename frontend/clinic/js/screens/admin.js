@@ -274,7 +274,8 @@ export function AuditLog({ query }) {
     setQuery(filters);
     return () => clearTimeout(timer);
   }, [key]);
-  const set = (k) => (v) => setFilters((f) => ({ ...f, [k]: v, ...(k === "target_type" && !v ? { target_id: "" } : {}) }));
+  // A record number belongs to its type: another type starts without one (the clinic has none).
+  const set = (k) => (v) => setFilters((f) => ({ ...f, [k]: v, ...(k === "target_type" ? { target_id: "" } : {}) }));
   const events = pages.flat();
   const names = Object.fromEntries((staff.data || []).map((s) => [s.id, s.name]));
   const who = (type, id) => (type === "staff" && names[id] ? names[id] : type ? `${type} ${id ?? ""}`.trim() : "—");
