@@ -21,11 +21,11 @@ INDEX = "ix_reminder_occurrence_due"
 def plan(statement, params: dict) -> str:
     """The database's plan for `statement` (not run), as text."""
     conn = db.session.connection()
-    compiled = statement.compile(dialect=conn.dialect)
-    values = compiled.construct_params(params)
-    args = tuple(values[name] for name in compiled.positiontup) if compiled.positional else values
+    # Expanding IN lists (SQLite's id lists) get a placeholder per value, as when executed.
+    state = statement.compile(dialect=conn.dialect).construct_expanded_state(params)
+    args = state.positional_parameters if conn.dialect.positional else state.parameters
     explain = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
-    return "\n".join(" ".join(map(str, row)) for row in conn.exec_driver_sql(explain + str(compiled), args))
+    return "\n".join(" ".join(map(str, row)) for row in conn.exec_driver_sql(explain + state.statement, args))
 
 
 @pytest.mark.parametrize("claim", ["pending", "expired"])
@@ -61,3 +61,23 @@ def test_the_due_index_holds_only_rows_still_to_send_on_postgresql(push_app, is_
 
 def test_no_index_repeats_the_unique_keys_leading_column(push_app):
     assert "ix_reminder_occurrence_planned_application_id" not in index_definitions()
+
+
+def test_recording_a_batch_finds_its_rows_without_a_scan_of_its_id_list(push_app, clinic, is_postgres):
+    """A batch is recorded while other batches are claimed: the fenced write reads the claimed
+    rows and keeps those of its own id list. On PostgreSQL the list must reach the planner as
+    an integer-array constant, which it hashes; a text literal cast to int[] stays an I/O
+    coercion (`::cstring`) and every claimed row was compared with the whole list (33 ms
+    instead of 7 per batch of 500 with 2,000 others claimed). SQLite turns an IN list into a
+    b-tree of its own; its plan must only not scan the table."""
+    _patient, course = make_enrolled_patient(clinic)
+    ids = bulk_occurrences([course], 30)
+    now = utcnow()
+    statement = claims.finish_statements(is_postgres)["finished"]
+    params = {"ids": claims.ids_param(ids), "token": now, "status": "sent", "sent_at": now}
+    text = plan(statement, params)
+    if is_postgres:
+        assert "::integer[]" in text and "cstring" not in text, text
+    else:
+        assert "SEARCH reminder_occurrence" in text and "SCAN reminder_occurrence" not in text, text
+    db.session.rollback()

@@ -75,18 +75,19 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def ids_param(values) -> str | list[int]:
-    """The value for an id-list (`ids`) parameter: on PostgreSQL one array literal (psycopg's
-    per-element list adaptation, or a placeholder per id, costs more than the query)."""
-    if is_postgres():
-        return "{" + ",".join(str(int(v)) for v in values) + "}"
-    return list(values)
+def ids_param(values) -> list[int]:
+    """The value for an id-list (`ids`) parameter: a list, bound on PostgreSQL as one integer
+    array. The array reaches the planner as a constant, which PostgreSQL hashes for `= ANY`;
+    a text literal cast to int[] (how it was passed before) is an I/O coercion the planner
+    cannot fold, and each claimed row was compared with the whole list (recording a batch of
+    500 while 2,000 others were claimed took 33 ms instead of 7)."""
+    return [int(v) for v in values]
 
 
 def _in_ids(column, name: str, postgres: bool):
     """`column IN (:name)` for a list of integer ids given by `ids_param`."""
     if postgres:
-        return column == sa.any_(sa.cast(sa.bindparam(name, type_=sa.String), ARRAY(sa.Integer)))
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
     return column.in_(sa.bindparam(name, expanding=True))
 
 
