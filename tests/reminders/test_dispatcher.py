@@ -373,3 +373,44 @@ def test_a_dead_sender_worker_is_replaced_and_its_batch_sent_again(one, push_ser
         push_app.config["DISPATCH_LEASE_SECONDS"] = saved
     assert fresh(occ.id).status == "sent"
     assert [p["id"] for p in received_payloads(push_service)] == [str(occ.id)]
+
+
+def test_a_lane_that_comes_back_first_is_refilled_while_an_older_batch_still_sends(
+    clinic, push_service, sender
+):
+    """Two lanes; the first batch hangs at its push service. The second batch comes back, and
+    its lane gets the third batch at once (waiting for the oldest batch left it idle)."""
+    import threading
+
+    from support.reminders import bulk_occurrences
+
+    courses = [patient_with_device(clinic, push_service)[1] for _ in range(3)]
+    bulk_occurrences(courses, 30)
+    release = threading.Event()
+    third_sent = threading.Event()
+    calls = []
+    released = []
+
+    class TwoLanes:
+        parallelism = 2
+
+        def send_many(self, msgs, timeout=None):
+            calls.append(len(msgs))
+            if len(calls) == 1:
+                # The oldest batch: back only once the third batch was sent (or not at all in time).
+                released.append(release.wait(5))
+            elif len(calls) == 3:
+                third_sent.set()
+            return sender.send_many(msgs, timeout)
+
+    def release_once_third_sent():
+        if third_sent.wait(5):
+            release.set()
+
+    watcher = threading.Thread(target=release_once_third_sent)
+    watcher.start()
+    stats = dispatcher.dispatch_until_idle(TwoLanes(), batch_size=10)
+    watcher.join()
+    assert released == [True], "the third batch waited for the oldest one"
+    assert calls == [10, 10, 10]
+    assert (stats.claimed, stats.sent) == (30, 30)

@@ -23,8 +23,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections import defaultdict, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, fields
 from zoneinfo import ZoneInfo
 
@@ -414,7 +414,7 @@ def dispatch_until_idle(
             batch.future = pool.submit(_push, sender, batch)
         inflight.append(batch)
 
-    inflight: deque[_Batch] = deque()  # sending (or sent), in claim order
+    inflight: list[_Batch] = []  # claimed, sending or sent, not yet recorded
 
     def claim_and_submit(pool: ThreadPoolExecutor) -> None:
         relaxed_commit()
@@ -423,12 +423,24 @@ def dispatch_until_idle(
         if batch is not None:
             submit(pool, batch)
 
+    def next_sent() -> _Batch:
+        """The first batch to come back, whichever lane it was on (waiting for the oldest
+        instead left a lane idle while an older batch was still sending)."""
+        for batch in inflight:
+            if batch.future is None or batch.future.done():
+                break
+        else:
+            done, _pending = wait([b.future for b in inflight], return_when=FIRST_COMPLETED)
+            batch = next(b for b in inflight if b.future in done)
+        inflight.remove(batch)
+        return batch
+
     with ThreadPoolExecutor(lanes, thread_name_prefix="dispatch-send") as pool:
         try:
             for _lane in range(lanes):
                 claim_and_submit(pool)
             while inflight:
-                batch = inflight.popleft()
+                batch = next_sent()
                 if batch.future is not None:
                     batch.future.result()
                 # The freed lane gets a batch claimed for it at once (claimed just now: it
