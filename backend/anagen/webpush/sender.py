@@ -55,8 +55,10 @@ _HOST_SAFE = re.compile(r"^[a-z0-9.:_-]+$")
 _CACHE_LIMIT = 100_000
 _RECEIVER_LIMIT = 20_000  # decoded keys of so many devices (about 300 bytes each)
 # Requests in flight per origin (and idle connections kept per origin): push services are
-# 50-150 ms away, and one request at a time per connection; docs/BENCHMARKS.md sizes it.
-DEFAULT_IN_FLIGHT = 512
+# 50-150 ms away, and one request at a time per connection. 256 per sender worker carries
+# 256 / 0.15 s = 1,700 msg/s per worker at the farthest, more than a core encrypts, with half
+# the cold connections of a whole batch in flight (docs/BENCHMARKS.md, "Reminder dispatch").
+DEFAULT_IN_FLIGHT = 256
 _TIMEOUTS = ("connect-timeout", "read-timeout")
 
 
