@@ -383,7 +383,7 @@ def dispatch_until_idle(
     `parallelism` (its worker processes; 1 for an in-process sender). When one comes back,
     this thread claims the freed lane's next batch and hands it over at once (a batch is
     claimed right before it is sent, so it needs no re-check: claiming ahead and re-checking
-    before sending cost as much as the claim itself), then records the one that came back
+    before sending measured slower, docs/BENCHMARKS.md), then records the one that came back
     while the lanes send. At most `parallelism` + 1 batches are claimed and not yet
     recorded. Stops when a claim finds nothing (not merely fewer than `batch_size`: with
     concurrent dispatchers a claim can come back short while work remains), or once `stop`
