@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import re
 import time
@@ -51,6 +52,11 @@ class PushMessage:
     ttl: int = 12 * 3600
     urgency: str = "normal"
     topic: str | None = None  # None: derived from occurrence_id (see safe_topic)
+
+    def plaintext(self) -> bytes:
+        """The payload as it is encrypted: compact JSON in UTF-8 (TypeError or ValueError if
+        it is not JSON-serialisable)."""
+        return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ origin: the endpoint path is a capability URL, and keys and payloads are never l
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import ssl
@@ -173,7 +172,7 @@ class WebPushSender:
 
     def _plaintext(self, msg: PushMessage) -> bytes:
         try:
-            return json.dumps(msg.payload, separators=(",", ":"), ensure_ascii=False).encode()
+            return msg.plaintext()
         except (TypeError, ValueError):
             raise _Invalid("payload is not JSON-serialisable") from None
 
