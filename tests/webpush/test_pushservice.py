@@ -247,3 +247,45 @@ def test_spawned_service_in_a_child_process(keys):
 def test_subscription_keys_look_like_a_browser_s(push_service):
     sub = push_service.new_subscription()
     assert "=" not in sub["keys"]["p256dh"] and len(sub["keys"]["auth"]) == len(b64u(bytes(16)))
+
+
+def test_round_trip_delays_each_answer_without_holding_up_other_connections(keys):
+    """`rtt_ms`: every answer comes that long after its request arrived. Requests on
+    different connections wait side by side (not one after the other), one connection's
+    answers stay in order, and a hang comes on top of the round trip."""
+    import threading
+
+    rtt = 0.2
+    with PushService.start(defer_checks=True, rtt_ms=rtt * 1000) as push_service:
+        sub = push_service.new_subscription()
+        path = urlsplit(sub["endpoint"]).path
+        body = encrypted(sub, b"x")
+        headers = good_headers(push_service, keys)
+        took: list[float] = []
+
+        def one() -> None:
+            start = time.monotonic()
+            assert post(push_service, path, body, headers).status == 201
+            took.append(time.monotonic() - start)
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(took) == 8 and min(took) >= rtt
+        assert time.monotonic() - start < 2 * rtt  # side by side: 8 in series would take 8 rtt
+
+        parts = urlsplit(push_service.origin)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        start = time.monotonic()
+        for _ in range(3):  # one connection: each request waits its own round trip
+            assert post(push_service, path, body, headers, conn=conn).status == 201
+        assert time.monotonic() - start >= 3 * rtt
+        conn.close()
+
+        push_service.set_behaviour(sub["endpoint"], status=503, hang_seconds=0.3, times=1)
+        start = time.monotonic()
+        assert post(push_service, path, body, headers).status == 503
+        assert time.monotonic() - start >= 0.3 + rtt
