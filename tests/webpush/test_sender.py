@@ -110,6 +110,34 @@ def test_hanging_service_times_out_as_retry(push_service, keys):
     assert elapsed < 2.5
 
 
+def test_nothing_is_encrypted_once_the_batch_deadline_has_passed(push_service, keys, monkeypatch):
+    """A hanging push service: what could not be sent by the deadline comes back as RETRY,
+    and the messages after it are not encrypted for nothing (at most the run in hand)."""
+    from anagen.webpush import ece
+    from anagen.webpush import sender as sender_module
+
+    encrypted = []
+    original = ece.encrypt
+
+    def counting(plaintext, receiver, **kw):
+        encrypted.append(plaintext)
+        return original(plaintext, receiver, **kw)
+
+    monkeypatch.setattr(ece, "encrypt", counting)
+    sub = push_service.new_subscription()
+    push_service.set_behaviour(None, hang_seconds=3)
+    n = 3 * sender_module.ENCRYPT_AHEAD
+    with WebPushSender(keys, SUBJECT, allow_http=True, timeout=(1.0, 5.0), pool_per_origin=4) as s:
+        started = time.monotonic()
+        results = s.send_many([message(sub, i) for i in range(n)], timeout=0.3)
+        elapsed = time.monotonic() - started
+    assert [r.outcome for r in results] == [Outcome.RETRY] * n
+    assert all("read-timeout" in r.reason for r in results)
+    assert len(encrypted) == sender_module.ENCRYPT_AHEAD
+    assert len(push_service.received) <= 4
+    assert elapsed < 1.5
+
+
 def test_unreachable_service_is_retried(keys):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -2,9 +2,9 @@
 
 `ConnectionPool.post` sends one request on a pooled connection. `post_many` keeps up to
 `in_flight` requests outstanding on as many connections, in the calling thread, and pulls
-the next request lazily from an iterator, so the caller encrypts message n+1 while the push
-service answers message n: with a thread per request instead, every response waits for the
-GIL held by an encrypting thread (docs/BENCHMARKS.md, "Reminder dispatch").
+the next request lazily from an iterator, so the caller encrypts the next messages while the
+push service answers the earlier ones: with a thread per request instead, every response
+waits for the GIL held by an encrypting thread (docs/BENCHMARKS.md, "Reminder dispatch").
 
 Each request has a total deadline (`timeout[1]` seconds from when it is sent, and never
 past the caller's `stop_at`); a host's addresses are resolved and checked
