@@ -178,9 +178,9 @@ def payload(occurrence, applies: AppliesTo | None = None, now: dt.datetime | Non
     """What the service worker gets (anything with `id` and `kind`): ids and short text only,
     worded for `now` (an application reminder, given what it `applies` to)."""
     title, body = _text(occurrence, applies, now)
-    return {
+    return {  # plain str and bool only: it crosses to the sender's worker processes
         "id": str(occurrence.id),
-        "kind": occurrence.kind,
+        "kind": str(occurrence.kind),  # not the model's enum (a worker would import the models)
         "title": title,
         "body": body,
         "url": _screen(occurrence),
