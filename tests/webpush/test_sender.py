@@ -14,8 +14,9 @@ import pytest
 from support.pushservice import PushService
 from support.pushservice_rfc import b64u
 
+from anagen.webpush import ece
 from anagen.webpush.messages import Outcome, PushMessage, SubscriptionInfo, safe_topic
-from anagen.webpush.sender import WebPushSender
+from anagen.webpush.sender import ENCRYPT_AHEAD, WebPushSender
 from anagen.webpush.vapid import generate_keys
 
 SUBJECT = "mailto:ops@clinic.example"
@@ -113,9 +114,6 @@ def test_hanging_service_times_out_as_retry(push_service, keys):
 def test_nothing_is_encrypted_once_the_batch_deadline_has_passed(push_service, keys, monkeypatch):
     """A hanging push service: what could not be sent by the deadline comes back as RETRY,
     and the messages after it are not encrypted for nothing (at most the run in hand)."""
-    from anagen.webpush import ece
-    from anagen.webpush import sender as sender_module
-
     encrypted = []
     original = ece.encrypt
 
@@ -126,14 +124,14 @@ def test_nothing_is_encrypted_once_the_batch_deadline_has_passed(push_service, k
     monkeypatch.setattr(ece, "encrypt", counting)
     sub = push_service.new_subscription()
     push_service.set_behaviour(None, hang_seconds=3)
-    n = 3 * sender_module.ENCRYPT_AHEAD
+    n = 3 * ENCRYPT_AHEAD
     with WebPushSender(keys, SUBJECT, allow_http=True, timeout=(1.0, 5.0), pool_per_origin=4) as s:
         started = time.monotonic()
         results = s.send_many([message(sub, i) for i in range(n)], timeout=0.3)
         elapsed = time.monotonic() - started
     assert [r.outcome for r in results] == [Outcome.RETRY] * n
     assert all("read-timeout" in r.reason for r in results)
-    assert len(encrypted) == sender_module.ENCRYPT_AHEAD
+    assert len(encrypted) == ENCRYPT_AHEAD
     assert len(push_service.received) <= 4
     assert elapsed < 1.5
 
@@ -304,8 +302,6 @@ def test_encrypt_only_gives_a_body_the_service_decrypts(push_service, sender):
 
 def test_keys_decoded_once_per_subscription(push_service, sender, monkeypatch):
     """A subscription's keys are decoded and checked when first used: once per device."""
-    from anagen.webpush import ece
-
     made = []
     original = ece.Receiver.from_subscription.__func__
 

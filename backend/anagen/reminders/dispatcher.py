@@ -178,9 +178,11 @@ def payload(occurrence, applies: AppliesTo | None = None, now: dt.datetime | Non
     """What the service worker gets (anything with `id` and `kind`): ids and short text only,
     worded for `now` (an application reminder, given what it `applies` to)."""
     title, body = _text(occurrence, applies, now)
-    return {  # plain str and bool only: it crosses to the sender's worker processes
+    # Plain str and bool only: it is pickled to the sender's worker processes, and the model's
+    # enum would make each of them import the models and SQLAlchemy.
+    return {
         "id": str(occurrence.id),
-        "kind": str(occurrence.kind),  # not the model's enum (a worker would import the models)
+        "kind": str(occurrence.kind),
         "title": title,
         "body": body,
         "url": _screen(occurrence),
